@@ -1,0 +1,3 @@
+from moodshuffle.cli import main
+
+raise SystemExit(main())
