@@ -13,9 +13,11 @@ from moodshuffle.logs import setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moodshuffle", description=__doc__)
+    parser.add_argument("-c", "--config", type=Path, default=None, help="config file (YAML)")
+    # Subcommands accept -c too; SUPPRESS keeps a value given before the subcommand.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-c", "--config", type=Path, default=None, help="config file (YAML)")
-    parser = argparse.ArgumentParser(prog="moodshuffle", description=__doc__, parents=[common])
+    common.add_argument("-c", "--config", type=Path, default=argparse.SUPPRESS, help="config file (YAML)")
     parser.add_argument("--version", action="version", version=f"moodshuffle {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

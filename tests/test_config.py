@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from moodshuffle.config import Config, ConfigError, load_config, parse_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _flatten(obj, prefix=""):
+    if dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            yield from _flatten(getattr(obj, f.name), f"{prefix}{f.name}.")
+    else:
+        yield prefix[:-1], obj
+
+
+def test_documented_config_equals_the_defaults():
+    documented = load_config(REPO / "config.yaml")
+    defaults = parse_config({})
+    assert dict(_flatten(documented)) == dict(_flatten(defaults))
+
+
+def test_every_key_is_documented_in_config_yaml():
+    text = (REPO / "config.yaml").read_text()
+    for key, _ in _flatten(Config()):
+        leaf = key.split(".")[-1]
+        assert f"{leaf}:" in text, f"{key} is not documented in config.yaml"
+
+
+def test_a_file_names_only_what_it_changes():
+    cfg = parse_config({"mqtt": {"port": 8883}, "camera": {"source": 2}})
+    assert cfg.mqtt.port == 8883
+    assert cfg.mqtt.host == "localhost"
+    assert cfg.camera.source == "2"
+    assert cfg.mood.policy == "match"
+
+
+def test_each_problem_names_its_key():
+    with pytest.raises(ConfigError) as err:
+        parse_config({
+            "mqtt": {"port": 0, "tls": "yes", "colour": 1},
+            "mood": {"policy": "party"},
+            "camera": {"interval_s": "fast"},
+            "libary": {},
+        })
+    problems = err.value.problems
+    assert "mqtt.port: must be 1..65535, got 0" in problems
+    assert any(p.startswith("mqtt.tls: must be true or false") for p in problems)
+    assert any(p.startswith("mqtt.colour: unknown key") for p in problems)
+    assert any(p.startswith("mood.policy: must be one of match, uplift, calm, off") for p in problems)
+    assert any(p.startswith("camera.interval_s: must be a number") for p in problems)
+    assert any(p.startswith("libary: unknown key") for p in problems)
+    assert len(problems) == 6
+
+
+def test_password_comes_from_env_then_file_then_config(tmp_path, monkeypatch):
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    cfg = parse_config({"mqtt": {"password": "inline", "password_file": str(secret)}})
+    monkeypatch.delenv("MOODSHUFFLE_MQTT_PASSWORD", raising=False)
+    assert cfg.mqtt.resolved_password() == "from-file"
+    monkeypatch.setenv("MOODSHUFFLE_MQTT_PASSWORD", "from-env")
+    assert cfg.mqtt.resolved_password() == "from-env"
+    assert parse_config({"mqtt": {"password": "inline"}}).mqtt.resolved_password() == "from-env"
+
+
+def test_missing_secret_file_is_named(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        parse_config({"mqtt": {"password_file": str(tmp_path / "nope")}})
+    assert err.value.problems[0].startswith("mqtt.password_file: file not found")
+
+
+def test_broken_yaml_and_non_mapping_are_reported(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mqtt: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    bad.write_text(yaml.safe_dump(["a", "b"]))
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(bad)
+
+
+def test_cli_exits_non_zero_naming_each_bad_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mqtt:\n  port: 0\nmood:\n  policy: party\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "moodshuffle", "run", "-c", str(bad)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert "mqtt.port: must be 1..65535, got 0" in proc.stderr
+    assert "mood.policy: must be one of" in proc.stderr
