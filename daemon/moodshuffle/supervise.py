@@ -1,0 +1,49 @@
+"""Keep a stage running: an unexpected error is logged and the stage restarted with back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("moodshuffle.supervise")
+
+
+def backoff_delays(first_s: float = 1.0, max_s: float = 60.0, jitter: float = 0.1) -> Callable[[int], float]:
+    """Delay before restart number ``n`` (0-based): exponential from ``first_s`` up to ``max_s``,
+    with +-``jitter`` relative randomness so several stages don't restart in lockstep."""
+
+    def delay(n: int) -> float:
+        base = min(max_s, first_s * 2 ** min(n, 30))
+        return base * (1 + random.uniform(-jitter, jitter))
+
+    return delay
+
+
+async def supervise(
+    name: str,
+    stage: Callable[[], Awaitable[None]],
+    delay: Callable[[int], float] | None = None,
+    healthy_after_s: float = 60.0,
+) -> None:
+    """Run ``stage()`` forever. When it raises, log the error and start it again after a
+    back-off delay; a run that lasted ``healthy_after_s`` resets the back-off. Returns when the
+    stage returns normally; cancellation propagates."""
+    delay = delay or backoff_delays()
+    failures = 0
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        try:
+            await stage()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if loop.time() - started >= healthy_after_s:
+                failures = 0
+            wait = delay(failures)
+            failures += 1
+            log.exception("stage %s failed (restart %d in %.1f s)", name, failures, wait)
+            await asyncio.sleep(wait)

@@ -1,0 +1,226 @@
+"""Train the face expression CNN on FER2013 and export it as a full-integer int8 TFLite model.
+
+Reproduces ``models/face_emotion.tflite`` from the data (seeds fixed):
+
+    .venv/bin/pip install -e '.[train]'
+    nice .venv/bin/python models/train_face.py --epochs 30 --ckpt /work/ckpt/face
+
+Training resumes from ``--ckpt`` when interrupted (same command). ``--export-only`` skips
+training and exports the best checkpoint. Needs TensorFlow (the ``train`` extra); the daemon
+never imports it.
+
+Input contract of the exported model: (1, 48, 48, 1) int8, the 48x48 grayscale face with
+pixel p (0..255) stored as p - 128 (scale 1, zero point -128, i.e. the raw pixels); output
+(1, 7) int8 probabilities over EMOTIONS (dequantise with the output's scale/zero point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "fer2013"
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+SEED = 1234
+
+
+def load_split(name: str) -> tuple[np.ndarray, np.ndarray]:
+    data = np.load(DATA / f"fer2013_{name}.npz", allow_pickle=False)
+    classes = tuple(str(c) for c in data["classes"])
+    assert classes == EMOTIONS, f"class order {classes} differs from EMOTIONS"
+    return data["images"].astype(np.float32)[..., None], data["labels"].astype(np.int64)
+
+
+def build_model(tf):
+    """A VGG-style CNN with batch norm and global pooling: ~0.85 M parameters, ~84 M MACs."""
+    keras = tf.keras
+    layers = keras.layers
+    inputs = keras.Input((48, 48, 1), name="face")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+
+    def conv(x, filters):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
+        x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
+
+    x = conv(x, 32)
+    x = layers.MaxPooling2D()(x)  # 24x24
+    x = conv(x, 64)
+    x = conv(x, 64)
+    x = layers.MaxPooling2D()(x)  # 12x12
+    x = conv(x, 128)
+    x = conv(x, 128)
+    x = layers.MaxPooling2D()(x)  # 6x6
+    x = conv(x, 192)
+    x = conv(x, 192)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.4)(x)
+    logits = layers.Dense(len(EMOTIONS), name="logits")(x)
+    outputs = layers.Softmax(name="probs")(logits)
+    return keras.Model(inputs, outputs, name="face_emotion")
+
+
+def augmenter(tf):
+    layers = tf.keras.layers
+    return tf.keras.Sequential([
+        layers.RandomFlip("horizontal"),
+        layers.RandomRotation(0.04, fill_mode="nearest"),
+        layers.RandomZoom((-0.1, 0.1), fill_mode="nearest"),
+        layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
+        layers.RandomContrast(0.3),
+        layers.RandomBrightness(0.15, value_range=(0, 255)),
+    ], name="augment")
+
+
+def predict_tta(model, x: np.ndarray) -> np.ndarray:
+    """Average of the image and its mirror image."""
+    p = model.predict(x, batch_size=256, verbose=0)
+    q = model.predict(x[:, :, ::-1], batch_size=256, verbose=0)
+    return (p + q) / 2
+
+
+def report(name: str, probs: np.ndarray, labels: np.ndarray) -> dict:
+    pred = probs.argmax(1)
+    confusion = np.zeros((7, 7), np.int64)
+    np.add.at(confusion, (labels, pred), 1)
+    recall = {EMOTIONS[i]: round(float(confusion[i, i] / max(1, confusion[i].sum())), 4) for i in range(7)}
+    result = {"name": name, "n": int(len(labels)), "accuracy": round(float((pred == labels).mean()), 4),
+              "per_class_recall": recall, "confusion": confusion.tolist()}
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def train(args, tf) -> None:
+    keras = tf.keras
+    ckpt = Path(args.ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    x, y = load_split("train")
+    xv, yv = load_split("publictest")
+    if args.smoke:
+        pick, pickv = np.random.default_rng(SEED).permutation(len(x))[:2048], np.arange(0, len(xv), 7)
+        x, y, xv, yv = x[pick], y[pick], xv[pickv], yv[pickv]
+    counts = np.bincount(y, minlength=7)
+    # sqrt-inverse-frequency weights: lift disgust without wrecking overall accuracy
+    weights = np.sqrt(counts.max() / counts)
+    sample_w = weights[y].astype(np.float32)
+    steps = int(np.ceil(len(x) / args.batch))
+
+    state_file = ckpt / "state.json"
+    last = ckpt / "last.keras"
+    start_epoch, best = 0, 0.0
+    if last.exists() and state_file.exists():
+        model = keras.models.load_model(last)
+        state = json.loads(state_file.read_text())
+        start_epoch, best = state["epoch"], state["best"]
+        print(f"resuming at epoch {start_epoch} (best {best:.4f})", flush=True)
+    else:
+        model = build_model(tf)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            1e-4, decay_steps=steps * (args.epochs - 2), alpha=0.01, warmup_target=args.lr, warmup_steps=steps * 2
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-4),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+            metrics=["accuracy"],
+        )
+    model.summary(print_fn=lambda s: print(s, flush=True)) if start_epoch == 0 else None
+
+    aug = augmenter(tf)
+    onehot = np.eye(7, dtype=np.float32)[y]
+    ds = (tf.data.Dataset.from_tensor_slices((x, onehot, sample_w))
+          .shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
+          .batch(args.batch)
+          .map(lambda a, b, w: (aug(a, training=True), b, w), num_parallel_calls=1)
+          .prefetch(2))
+    for epoch in range(start_epoch, args.epochs):
+        t0 = time.time()
+        hist = model.fit(ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
+        acc = float((predict_tta(model, xv).argmax(1) == yv).mean())
+        if acc > best:
+            best = acc
+            model.save_weights(ckpt / "best.weights.h5")
+        model.save(last)
+        state_file.write_text(json.dumps({"epoch": epoch + 1, "best": best}))
+        print(f"epoch {epoch + 1}/{args.epochs} loss {hist.history['loss'][-1]:.4f} "
+              f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} best {best:.4f} "
+              f"{time.time() - t0:.0f}s", flush=True)
+
+
+def export(args, tf) -> None:
+    ckpt = Path(args.ckpt)
+    model = build_model(tf)
+    model.load_weights(ckpt / "best.weights.h5")
+    xv, yv = load_split("publictest")
+    float_result = report("float_tta", predict_tta(model, xv), yv)
+    report("float", model.predict(xv, batch_size=256, verbose=0), yv)
+
+    # The shipped graph averages the face and its mirror image (flip test-time augmentation).
+    inputs = tf.keras.Input((48, 48, 1), name="face")
+    flipped = tf.keras.layers.Lambda(lambda t: tf.reverse(t, axis=[2]))(inputs)
+    outputs = tf.keras.layers.Average(name="probs_tta")([model(inputs), model(flipped)])
+    shipped = tf.keras.Model(inputs, outputs)
+
+    x, _ = load_split("train")
+    rng = np.random.default_rng(SEED)
+    rep = x[rng.choice(len(x), 1000, replace=False)]
+
+    def representative():
+        for i in range(len(rep)):
+            yield [rep[i : i + 1]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(shipped)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    blob = converter.convert()
+    out = Path(args.out)
+    out.write_bytes(blob)
+    print(f"wrote {out} ({len(blob) / 1024:.0f} KiB)", flush=True)
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(out), num_threads=1)
+    interp.allocate_tensors()
+    inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
+    s_in, z_in = inp["quantization"]
+    s_out, z_out = outp["quantization"]
+    probs = np.zeros((len(xv), 7), np.float32)
+    for i in range(len(xv)):
+        q = np.clip(np.round(xv[i : i + 1] / s_in + z_in), -128, 127).astype(np.int8)
+        interp.set_tensor(inp["index"], q)
+        interp.invoke()
+        probs[i] = (interp.get_tensor(outp["index"]).astype(np.float32) - z_out) * s_out
+    int8_result = report("int8", probs, yv)
+    (ckpt / "export.json").write_text(json.dumps({"float_tta": float_result, "int8": int8_result}, indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--ckpt", default="/tmp/moodshuffle-face-ckpt")
+    parser.add_argument("--out", default=str(REPO / "models" / "face_emotion.tflite"))
+    parser.add_argument("--smoke", action="store_true", help="tiny subset, to test the pipeline")
+    parser.add_argument("--export-only", action="store_true")
+    args = parser.parse_args()
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(SEED)
+    if not args.export_only:
+        train(args, tf)
+    export(args, tf)
+
+
+if __name__ == "__main__":
+    main()

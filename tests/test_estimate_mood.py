@@ -1,0 +1,103 @@
+"""Replayed observation sequences pin the estimator's behaviour over time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from moodshuffle.config import MoodConfig
+from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.observations import FaceObservation, NobodySeen, VoiceObservation
+
+
+def one_hot(name: str, p: float = 0.8) -> np.ndarray:
+    v = np.full(7, (1 - p) / 6, np.float32)
+    v[INDEX[name]] = p
+    return v
+
+
+def replay(est: MoodEstimator, frames, interval=2.0, start=0.0, conf=0.9):
+    """Feed one face per frame (a class name) or None for an empty frame; return states."""
+    states = []
+    for i, name in enumerate(frames):
+        t = start + i * interval
+        if name is None:
+            est.observe(NobodySeen(t))
+        else:
+            est.observe(FaceObservation(one_hot(name), conf, 120, t))
+        states.append(est.update(t))
+    return states
+
+
+def test_converges_within_bounded_time_after_a_real_change():
+    cfg = MoodConfig(half_life_s=20, hysteresis_margin=0.08, hysteresis_hold_s=8)
+    est = MoodEstimator(cfg)
+    states = replay(est, ["sad"] * 60)  # two minutes of sadness
+    assert states[-1].label == "sad"
+    states = replay(est, ["happy"] * 60, start=120)
+    changed_at = next(i for i, s in enumerate(states) if s.label == "happy") * 2.0
+    # must follow a real change within about two half-lives plus the hold, not instantly
+    assert 8.0 <= changed_at <= 2 * cfg.half_life_s + cfg.hysteresis_hold_s
+    assert states[-1].probs[INDEX["happy"]] > 0.6
+
+
+def test_alternating_noise_never_flaps_the_label():
+    est = MoodEstimator(MoodConfig())
+    replay(est, ["neutral"] * 30)
+    frames = ["happy" if i % 2 else "neutral" for i in range(60)]  # every other frame misread
+    states = replay(est, frames, start=60)
+    labels = [s.label for s in states]
+    changes = sum(a != b for a, b in zip(labels, labels[1:], strict=False))
+    assert changes <= 1
+
+
+def test_single_misclassified_frame_never_changes_the_mood():
+    est = MoodEstimator(MoodConfig())
+    states = replay(est, ["sad"] * 30 + ["angry"] + ["sad"] * 10)
+    assert all(s.label == "sad" for s in states[20:])
+
+
+def test_state_decays_toward_neutral_when_faces_disappear():
+    est = MoodEstimator(MoodConfig(half_life_s=20))
+    happy = replay(est, ["happy"] * 30)[-1]
+    gone = replay(est, [None] * 60, start=60)
+    conf = [s.confidence for s in gone]
+    assert all(b <= a + 1e-9 for a, b in zip(conf, conf[1:], strict=False)), "confidence must fall monotonically"
+    assert conf[-1] < 0.2 * happy.confidence
+    # no jump: the first empty frames change the probabilities only a little
+    assert abs(gone[0].probs[INDEX["happy"]] - happy.probs[INDEX["happy"]]) < 0.1
+    assert gone[-1].label == "neutral"
+    assert gone[-1].faces == 0
+
+
+def test_confident_face_outweighs_an_uncertain_one():
+    est = MoodEstimator(MoodConfig())
+    for i in range(20):
+        t = 2.0 * i
+        est.observe(FaceObservation(one_hot("happy"), 0.9, 160, t))
+        est.observe(FaceObservation(one_hot("sad"), 0.2, 40, t))
+        state = est.update(t)
+    assert state.probs[INDEX["happy"]] > 2 * state.probs[INDEX["sad"]]
+    assert state.faces == 2
+
+
+def test_voice_arousal_moves_the_arousal():
+    est = MoodEstimator(MoodConfig())
+    calm = est.update(0.0).arousal
+    for i in range(10):
+        est.observe(VoiceObservation(0.9, None, 0.8, 2.0, float(i)))
+    state = est.update(10.0)
+    assert state.arousal > calm + 0.3
+    assert state.speech_recent and state.voice_arousal > 0.8
+
+
+def test_probabilities_stay_a_distribution():
+    est = MoodEstimator(MoodConfig())
+    rng = np.random.default_rng(0)
+    for i in range(50):
+        p = rng.dirichlet(np.ones(7)).astype(np.float32)
+        est.observe(FaceObservation(p, float(rng.uniform()), 80, float(i)))
+        s = est.update(float(i))
+        assert abs(float(s.probs.sum()) - 1) < 1e-5
+        assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1 and 0 <= s.confidence <= 1
+        assert s.label in EMOTIONS
