@@ -1,0 +1,66 @@
+"""``moodshuffle eval music DIR``: the daemon's own track analysis on labelled clips."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from moodshuffle.emotions import QUADRANTS
+from moodshuffle.library.analysis import analyse
+from moodshuffle.library.decode import DecodeError
+from moodshuffle.library.music_model import MusicEmotionModel
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
+    f1 = []
+    for c in range(k):
+        tp = float(((pred == c) & (y == c)).sum())
+        prec = tp / max(1.0, float((pred == c).sum()))
+        rec = tp / max(1.0, float((y == c).sum()))
+        f1.append(0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec))
+    return float(np.mean(f1))
+
+
+def main(data: Path, model: Path) -> dict:
+    """DIR/labels.csv has ``file`` (relative to DIR, or absolute) and ``quadrant`` (Q1..Q4).
+    Prints a summary and, as the last line, one JSON object with n, accuracy, macro_f1,
+    per_class_recall, s_per_track (CPU seconds per track for the whole analysis)."""
+    with open(data / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    net = MusicEmotionModel(model)
+    y, pred, failed = [], [], []
+    cpu = 0.0
+    for row in rows:
+        t0 = time.process_time()
+        try:
+            features = analyse(data / row["file"], net)
+        except DecodeError as exc:
+            failed.append((row["file"], str(exc)))
+            continue
+        cpu += time.process_time() - t0
+        y.append(QUADRANTS.index(row["quadrant"]))
+        pred.append(int(np.argmax(features.quadrant_probs)))
+    y_arr, p_arr = np.array(y), np.array(pred)
+    confusion = np.zeros((4, 4), int)
+    np.add.at(confusion, (y_arr, p_arr), 1)
+    result = {
+        "n": len(y),
+        "accuracy": round(float((y_arr == p_arr).mean()), 4) if y else 0.0,
+        "macro_f1": round(_macro_f1(y_arr, p_arr, 4), 4),
+        "per_class_recall": {q: round(float(confusion[i, i] / max(1, confusion[i].sum())), 4)
+                             for i, q in enumerate(QUADRANTS)},
+        "confusion": confusion.tolist(),
+        "failed": len(failed),
+        "s_per_track": round(cpu / max(1, len(y)), 3),
+    }
+    for path, reason in failed:
+        print(f"failed: {path}: {reason}")
+    print("confusion (rows: true Q1..Q4, columns: predicted):")
+    for q, line in zip(QUADRANTS, confusion, strict=True):
+        print(f"  {q} {' '.join(f'{v:4d}' for v in line)}")
+    print(json.dumps(result))
+    return result

@@ -1,0 +1,130 @@
+"""Analysis of one track: the music model's input and the transition features (pure numpy).
+
+The music model (``models/music_emotion.tflite``, see its model card) takes ``PATCHES``
+patches of ``PATCH_FRAMES`` frames of the power spectrogram (16 kHz mono, 512-point FFT
+with a periodic Hann window, hop 256, zero-padded centred frames as librosa computes them),
+spread evenly over the track; the mel filterbank and ``log10(10000 * mel + 1)`` are inside
+the model. Tempo, key/mode, energy and loudness come from the same windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from moodshuffle.emotions import from_quadrant_probs
+from moodshuffle.library.decode import decode_windows, duration_s
+
+SAMPLE_RATE = 16_000
+N_FFT = 512
+HOP = 256
+PATCH_FRAMES = 187  # 3 s, musicnn's input length
+PATCHES = 8
+WINDOW_S = (PATCH_FRAMES - 1) * HOP / SAMPLE_RATE
+_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)  # periodic Hann
+
+# Krumhansl-Kessler key profiles (C major / C minor)
+_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """What the index stores for one track. emotion: (9,) [7 probs over EMOTIONS, valence,
+    arousal]; quadrant_probs: (4,) over Q1..Q4; key 0..11 (-1 unknown), mode 1 major / 0 minor."""
+
+    emotion: np.ndarray
+    quadrant_probs: np.ndarray
+    tempo_bpm: float
+    key: int
+    mode: int
+    energy: float
+    loudness_db: float
+    duration_s: float
+
+
+def power_spectrogram(audio: np.ndarray) -> np.ndarray:
+    """(frames, 257) power spectrogram of mono 16 kHz audio, librosa-style centred frames."""
+    padded = np.pad(audio.astype(np.float32), N_FFT // 2)
+    n = 1 + (len(padded) - N_FFT) // HOP
+    idx = np.arange(N_FFT)[None, :] + HOP * np.arange(n)[:, None]
+    spec = np.fft.rfft(padded[idx] * _WINDOW, axis=1)
+    return (spec.real**2 + spec.imag**2).astype(np.float32)
+
+
+def model_patches(specs: list[np.ndarray]) -> np.ndarray:
+    """(PATCHES, PATCH_FRAMES, 257) model input from the windows' power spectrograms; short
+    tracks are padded with silence and patches repeated cyclically to fill PATCHES."""
+    patches = []
+    for spec in specs:
+        spec = spec[:PATCH_FRAMES]
+        if len(spec) < PATCH_FRAMES:
+            spec = np.pad(spec, ((0, PATCH_FRAMES - len(spec)), (0, 0)))
+        patches.append(spec)
+    return np.stack([patches[i % len(patches)] for i in range(PATCHES)])
+
+
+def _tempo(specs: list[np.ndarray]) -> float:
+    """BPM from the autocorrelation of the spectral-flux onset envelope (60..200 BPM),
+    weighted toward 120 BPM as listeners are; 0 when there is no pulse."""
+    frame_rate = SAMPLE_RATE / HOP
+    lags = np.arange(int(frame_rate * 60 / 200), int(frame_rate * 60 / 60) + 1)
+    acf_sum = np.zeros(len(lags))
+    for spec in specs:
+        logs = np.log1p(1000 * spec[:, 2:200])
+        flux = np.maximum(0, np.diff(logs, axis=0)).sum(axis=1)
+        flux -= flux.mean()
+        if len(flux) <= lags[-1] + 1 or not flux.any():
+            continue
+        full = np.correlate(flux, flux, mode="full")[len(flux) - 1 :]
+        acf_sum += full[lags] / (full[0] + 1e-9)
+    if not acf_sum.any():
+        return 0.0
+    bpm = 60 * frame_rate / lags
+    prior = np.exp(-0.5 * (np.log2(bpm / 120) / 0.9) ** 2)
+    return float(bpm[int(np.argmax(acf_sum * prior))])
+
+
+def _key(specs: list[np.ndarray]) -> tuple[int, int]:
+    """(pitch class, mode) from a chroma vector correlated with the Krumhansl-Kessler profiles."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
+    band = (freqs >= 65) & (freqs <= 2000)
+    pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
+    energy = sum(spec[:, band].sum(axis=0) for spec in specs)
+    chroma = np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
+    if chroma.sum() <= 0:
+        return -1, 1
+    scores = [(np.corrcoef(np.roll(profile, k), chroma)[0, 1], k, mode)
+              for mode, profile in ((1, _MAJOR), (0, _MINOR)) for k in range(12)]
+    _, key, mode = max(scores)
+    return int(key), int(mode)
+
+
+def transition_features(windows: list[np.ndarray], specs: list[np.ndarray]) -> tuple[float, int, int, float, float]:
+    """(tempo_bpm, key, mode, energy 0..1, loudness_db) of the decoded windows."""
+    audio = np.concatenate(windows)
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)) + 1e-9)
+    loudness_db = 20 * np.log10(rms)
+    # energy: loudness mapped from -40..-8 dBFS, brightened by the share of high-frequency power
+    total = sum(float(s.sum()) for s in specs) + 1e-12
+    bright = sum(float(s[:, 64:].sum()) for s in specs) / total  # above 2 kHz
+    energy = float(np.clip(0.75 * (loudness_db + 40) / 32 + 0.25 * min(1.0, bright * 4), 0, 1))
+    key, mode = _key(specs)
+    return _tempo(specs), key, mode, energy, float(loudness_db)
+
+
+def analyse(path: Path, model: object) -> TrackFeatures:
+    """Decode ``path`` (raises decode.DecodeError) and compute everything the index stores.
+    ``model``: a MusicEmotionModel."""
+    windows = decode_windows(path, SAMPLE_RATE, WINDOW_S, PATCHES)
+    specs = [power_spectrogram(w) for w in windows]
+    patches = model_patches(specs)
+    qprobs = model.predict(patches)  # type: ignore[attr-defined]
+    tempo, key, mode, energy, loudness = transition_features(windows, specs)
+    dur = duration_s(path) or sum(len(w) for w in windows) / SAMPLE_RATE
+    return TrackFeatures(
+        emotion=from_quadrant_probs(qprobs[None, :])[0], quadrant_probs=qprobs, tempo_bpm=tempo, key=key,
+        mode=mode, energy=energy, loudness_db=loudness, duration_s=float(dur),
+    )

@@ -1,0 +1,133 @@
+"""The library index: SQLite in WAL mode, a schema version with migrations, one commit per
+analysed track (so a killed scan loses at most the track in progress).
+
+Readers (the daemon's ``load_table``) and the scanner use separate connections; WAL lets the
+daemon keep reading the last good index while a scan writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from moodshuffle.library.table import TrackTable
+
+SCHEMA_VERSION = 2
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run statements one by one (``executescript`` would commit the migration's transaction)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    _script(db,
+        """
+        CREATE TABLE tracks (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            artist TEXT NOT NULL DEFAULT '',
+            album TEXT NOT NULL DEFAULT '',
+            duration_s REAL NOT NULL DEFAULT 0,
+            emotion BLOB,
+            tempo_bpm REAL NOT NULL DEFAULT 0,
+            energy REAL NOT NULL DEFAULT 0,
+            failed TEXT
+        );
+        """
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """v2: key/mode/loudness for transitions, a content fingerprint to follow renames and the
+    raw quadrant probabilities of the music model."""
+    _script(db,
+        """
+        ALTER TABLE tracks ADD COLUMN key INTEGER NOT NULL DEFAULT -1;
+        ALTER TABLE tracks ADD COLUMN mode INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE tracks ADD COLUMN loudness_db REAL NOT NULL DEFAULT 0;
+        ALTER TABLE tracks ADD COLUMN fingerprint TEXT;
+        ALTER TABLE tracks ADD COLUMN quadrant_probs BLOB;
+        CREATE INDEX tracks_fingerprint ON tracks (fingerprint);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (create, migrate) the index; WAL, foreign keys, a busy timeout for concurrent use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(f"{path}: index schema v{version} is newer than this moodshuffle (v{SCHEMA_VERSION})")
+    for v in range(version, SCHEMA_VERSION):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[v](db)
+            db.execute(f"PRAGMA user_version={v + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return db
+
+
+class TrackIndex:
+    """Read side of the index, safe to share between threads (one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._db = connect(self.path)
+        self._lock = threading.Lock()
+
+    def load_table(self) -> TrackTable:
+        """Every analysed, playable track as a TrackTable."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, path, title, artist, album, duration_s, emotion, tempo_bpm, key, mode, energy,"
+                " loudness_db FROM tracks WHERE failed IS NULL AND emotion IS NOT NULL ORDER BY id"
+            ).fetchall()
+        if not rows:
+            return TrackTable.empty()
+        cols = list(zip(*rows, strict=True))
+        return TrackTable(
+            ids=np.array(cols[0], np.int64), paths=list(cols[1]), titles=list(cols[2]), artists=list(cols[3]),
+            albums=list(cols[4]), duration_s=np.array(cols[5], np.float32),
+            emotion=np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), 9).copy(),
+            tempo_bpm=np.array(cols[7], np.float32), key=np.array(cols[8], np.int8),
+            mode=np.array(cols[9], np.int8), energy=np.array(cols[10], np.float32),
+            loudness_db=np.array(cols[11], np.float32),
+        )
+
+    def mark_failed(self, path: str, reason: str) -> None:
+        """Record that ``path`` cannot be played/analysed; it leaves the TrackTable."""
+        with self._lock:
+            self._db.execute("UPDATE tracks SET failed = ? WHERE path = ?", (reason, path))
+
+    def track_count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM tracks WHERE failed IS NULL").fetchone()[0]
+
+    def failed(self) -> list[tuple[str, str]]:
+        """(path, reason) of every failed file."""
+        with self._lock:
+            return self._db.execute("SELECT path, failed FROM tracks WHERE failed IS NOT NULL ORDER BY path").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,173 @@
+"""Incremental scan of the music folders into the index.
+
+A file is analysed only when new or changed (path, size, mtime). A file that vanished while a
+new file with the same content fingerprint appeared was renamed: its row follows it without
+re-analysis. Vanished files are forgotten. A file that cannot be decoded is recorded as
+failed with the reason and never stops the scan. Every track is committed on its own, so a
+scan killed at any moment loses at most the track in progress and the next scan resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from moodshuffle.config import LibraryConfig, ModelsConfig
+from moodshuffle.library.decode import AUDIO_EXTENSIONS
+from moodshuffle.library.index import connect
+
+log = logging.getLogger("moodshuffle.library")
+
+@dataclass(frozen=True)
+class ScanProgress:
+    done: int
+    total: int
+    path: str
+    tracks_per_s: float
+    eta_s: float
+
+
+@dataclass
+class ScanReport:
+    analysed: int = 0
+    unchanged: int = 0
+    renamed: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # this scan's new failures
+    seconds: float = 0.0
+    stopped: bool = False
+
+    def __str__(self) -> str:
+        return (f"{self.analysed} analysed, {self.unchanged} unchanged, {self.renamed} renamed, "
+                f"{self.removed} removed, {len(self.failed)} failed in {self.seconds:.1f} s"
+                + (" (stopped early)" if self.stopped else ""))
+
+
+def fingerprint(path: Path, size: int) -> str:
+    """Content fingerprint: size + first and last 64 KiB (renames keep it, edits change it)."""
+    h = hashlib.sha1(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(65536))
+        if size > 131072:
+            f.seek(-65536, os.SEEK_END)
+            h.update(f.read(65536))
+    return h.hexdigest()
+
+
+def walk(paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """Audio files under ``paths``: absolute path -> (size, mtime_ns). Unreadable folders are skipped."""
+    found: dict[str, tuple[int, int]] = {}
+    for root in paths:
+        for dirpath, _, names in os.walk(root, onerror=lambda e: log.warning("cannot read %s", e.filename)):
+            for name in names:
+                if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
+                    p = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    found[os.path.abspath(p)] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def read_tags(path: Path) -> tuple[str, str, str]:
+    """(title, artist, album) from the tags; the file name stands in for a missing title."""
+    title = artist = album = ""
+    try:
+        import mutagen
+
+        tags = mutagen.File(str(path), easy=True)
+        if tags is not None and tags.tags is not None:
+            title = (tags.get("title") or [""])[0]
+            artist = (tags.get("artist") or [""])[0]
+            album = (tags.get("album") or [""])[0]
+    except Exception as exc:  # mutagen raises many kinds for broken tags; the audio may still be fine
+        log.debug("tags of %s unreadable: %s", path, exc)
+    return title or path.stem, artist, album
+
+
+def scan_library(
+    library: LibraryConfig,
+    models: ModelsConfig,
+    progress: Callable[[ScanProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ScanReport:
+    """Bring the index at ``library.resolved_index_path()`` up to date with ``library.paths``.
+    Blocking (run it in a worker thread); ``should_stop`` is polled between tracks."""
+    from moodshuffle.library.analysis import analyse
+    from moodshuffle.library.decode import DecodeError
+
+    started = time.monotonic()
+    report = ScanReport()
+    db = connect(library.resolved_index_path())
+    try:
+        files = walk(library.resolved_paths())
+        known = {row[0]: row[1:] for row in db.execute("SELECT path, id, size, mtime_ns, fingerprint FROM tracks")}
+        todo = [p for p, (size, mtime) in files.items() if known.get(p, (None, None, None))[1:3] != (size, mtime)]
+        report.unchanged = len(files) - len(todo)
+        vanished = {row[3]: (p, row[0]) for p, row in known.items() if p not in files and row[3]}
+        for p in [p for p in known if p not in files and not known[p][3]]:
+            db.execute("DELETE FROM tracks WHERE path = ?", (p,))
+            report.removed += 1
+
+        model = None
+        total = len(todo)
+        for done, path in enumerate(sorted(todo)):
+            if should_stop is not None and should_stop():
+                report.stopped = True
+                break
+            size, mtime = files[path]
+            try:
+                fp = fingerprint(Path(path), size)
+            except OSError as exc:
+                report.failed.append((path, f"unreadable: {exc.strerror}"))
+                continue
+            if path not in known and fp in vanished:
+                old_path, track_id = vanished.pop(fp)
+                db.execute("UPDATE tracks SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                           (path, size, mtime, track_id))
+                report.renamed += 1
+                continue
+            if model is None:
+                from moodshuffle.library.music_model import MusicEmotionModel
+
+                model = MusicEmotionModel(Path(models.music), models.num_threads)
+            title, artist, album = read_tags(Path(path))
+            try:
+                f = analyse(Path(path), model)
+                _upsert(db, path, size, mtime, fp, title, artist, album, f, None)
+                report.analysed += 1
+            except DecodeError as exc:
+                _upsert(db, path, size, mtime, fp, title, artist, album, None, str(exc))
+                report.failed.append((path, str(exc)))
+                log.warning("cannot analyse %s: %s", path, exc)
+            if progress is not None:
+                elapsed = time.monotonic() - started
+                rate = (done + 1) / elapsed if elapsed > 0 else 0.0
+                progress(ScanProgress(done + 1, total, path, rate, (total - done - 1) / rate if rate else 0.0))
+        for old_path, _ in vanished.values():
+            db.execute("DELETE FROM tracks WHERE path = ?", (old_path,))
+            report.removed += 1
+    finally:
+        db.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _upsert(db, path, size, mtime, fp, title, artist, album, f, failed: str | None) -> None:
+    values = dict(path=path, size=size, mtime_ns=mtime, fingerprint=fp, title=title, artist=artist, album=album,
+                  failed=failed, emotion=None, quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0, key=-1, mode=1,
+                  energy=0.0, loudness_db=0.0)
+    if f is not None:
+        values.update(emotion=f.emotion.astype("float32").tobytes(),
+                      quadrant_probs=f.quadrant_probs.astype("float32").tobytes(), duration_s=f.duration_s,
+                      tempo_bpm=f.tempo_bpm, key=f.key, mode=f.mode, energy=f.energy, loudness_db=f.loudness_db)
+    cols = ", ".join(values)
+    marks = ", ".join(f":{k}" for k in values)
+    updates = ", ".join(f"{k} = excluded.{k}" for k in values if k != "path")
+    db.execute(f"INSERT INTO tracks ({cols}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET {updates}", values)

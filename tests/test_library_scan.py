@@ -1,0 +1,132 @@
+"""Scanner and index on real 4Q clips: incremental, crash-safe, migrating, failure-tolerant."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moodshuffle.config import LibraryConfig, ModelsConfig
+from moodshuffle.library.index import SCHEMA_VERSION, TrackIndex, _v1, connect
+from moodshuffle.library.scanner import scan_library
+
+CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus", "audio/Q3/MT0000004637.opus"]
+
+
+@pytest.fixture
+def library(shared_data, tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    for i, rel in enumerate(CLIPS):
+        shutil.copy(shared_data / "music-4q" / rel, music / f"{i}.opus")
+    cfg = LibraryConfig(paths=[str(music)], index_path=str(tmp_path / "index.sqlite3"))
+    return cfg, music
+
+
+def test_scan_indexes_real_clips_and_a_second_scan_analyses_nothing(library):
+    cfg, music = library
+    first = scan_library(cfg, ModelsConfig())
+    assert (first.analysed, first.failed) == (3, [])
+    second = scan_library(cfg, ModelsConfig())
+    assert (second.analysed, second.unchanged) == (0, 3)
+    table = TrackIndex(cfg.resolved_index_path()).load_table()
+    assert len(table) == 3
+    assert np.allclose(table.emotion[:, :7].sum(1), 1, atol=1e-4)
+    assert ((table.emotion[:, 7:] >= -1) & (table.emotion[:, 7:] <= 1)).all()
+    assert ((table.tempo_bpm >= 60) & (table.tempo_bpm <= 200)).all()
+    assert set(table.key.tolist()) <= set(range(12))
+    # the Q2 (angry/tense metal) clip is more aroused than the Q3 (sad) one
+    rows = {Path(p).name: i for i, p in enumerate(table.paths)}
+    assert table.emotion[rows["1.opus"], 8] > table.emotion[rows["2.opus"], 8]
+
+
+def test_corrupt_file_is_recorded_failed_and_reported_without_stopping(library):
+    cfg, music = library
+    (music / "broken.opus").write_bytes(b"OggS" + b"\x00garbage" * 100)
+    good = (music / "0.opus").read_bytes()
+    (music / "truncated.opus").write_bytes(good[: len(good) // 50])
+    report = scan_library(cfg, ModelsConfig())
+    failed = dict(report.failed)
+    assert str(music / "broken.opus") in failed
+    assert report.analysed + len(report.failed) == 5 and report.analysed >= 3
+    index = TrackIndex(cfg.resolved_index_path())
+    assert str(music / "broken.opus") in dict(index.failed())
+    assert str(music / "broken.opus") not in index.load_table().paths
+
+
+def test_changed_file_is_reanalysed_and_renamed_file_followed(library, shared_data):
+    cfg, music = library
+    scan_library(cfg, ModelsConfig())
+    table = TrackIndex(cfg.resolved_index_path()).load_table()
+    before = dict(zip(table.paths, table.ids, strict=True))
+    (music / "0.opus").rename(music / "renamed.opus")
+    shutil.copy(shared_data / "music-4q" / CLIPS[2], music / "1.opus")  # new content, same path
+    report = scan_library(cfg, ModelsConfig())
+    assert (report.renamed, report.analysed, report.removed) == (1, 1, 0)
+    table = TrackIndex(cfg.resolved_index_path()).load_table()
+    after = dict(zip(table.paths, table.ids, strict=True))
+    assert after[str(music / "renamed.opus")] == before[str(music / "0.opus")]
+    (music / "2.opus").unlink()
+    assert scan_library(cfg, ModelsConfig()).removed == 1
+
+
+def test_killed_scan_loses_at_most_the_track_in_progress(library, shared_data, tmp_path):
+    cfg, music = library
+    for i in range(3, 8):
+        shutil.copy(shared_data / "music-4q" / CLIPS[i % 3], music / f"{i}.opus")
+        (music / f"{i}.opus").write_bytes((music / f"{i}.opus").read_bytes() + bytes([i]))  # distinct content
+    script = textwrap.dedent(f"""
+        from moodshuffle.config import LibraryConfig, ModelsConfig
+        from moodshuffle.library.scanner import scan_library
+        cfg = LibraryConfig(paths=[{str(music)!r}], index_path={cfg.index_path!r})
+        scan_library(cfg, ModelsConfig(), progress=lambda p: print(p.done, flush=True))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "1"
+    assert proc.stdout.readline().strip() == "2"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = TrackIndex(cfg.resolved_index_path()).track_count()
+    assert 2 <= done < 8
+    report = scan_library(cfg, ModelsConfig())
+    assert report.analysed == 8 - done and not report.failed
+    assert TrackIndex(cfg.resolved_index_path()).track_count() == 8
+
+
+def test_index_schema_migrates_from_v1(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    _v1(db)
+    db.execute("INSERT INTO tracks (path, size, mtime_ns, title, emotion) VALUES ('/m/a.mp3', 1, 1, 'a', ?)",
+               (np.zeros(9, np.float32).tobytes(),))
+    db.execute("PRAGMA user_version=1")
+    db.commit()
+    db.close()
+    migrated = connect(path)
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert migrated.execute("SELECT path, key, mode FROM tracks").fetchall() == [("/m/a.mp3", -1, 1)]
+    assert migrated.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    migrated.close()
+    table = TrackIndex(path).load_table()
+    assert table.titles == ["a"]
+
+
+def test_scan_command_reports_failed_files(library, tmp_path):
+    cfg, music = library
+    (music / "broken.opus").write_bytes(b"not audio at all")
+    conf = tmp_path / "c.yaml"
+    conf.write_text(f"library:\n  paths: [{music}]\n  index_path: {cfg.index_path}\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(conf), "scan"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 analysed" in proc.stdout and f"failed: {music / 'broken.opus'}" in proc.stdout
+    assert time.monotonic() - t0 < 60
