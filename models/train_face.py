@@ -114,16 +114,18 @@ def train(args, tf) -> None:
     state_file = ckpt / "state.json"
     last = ckpt / "last.keras"
     start_epoch, best = 0, 0.0
+    schedule = keras.optimizers.schedules.CosineDecay(
+        1e-4, decay_steps=steps * (args.epochs - 2), alpha=0.01, warmup_target=args.lr, warmup_steps=steps * 2
+    )
     if last.exists() and state_file.exists():
         model = keras.models.load_model(last)
         state = json.loads(state_file.read_text())
         start_epoch, best = state["epoch"], state["best"]
-        print(f"resuming at epoch {start_epoch} (best {best:.4f})", flush=True)
+        # a resumed run may be given another length: the cosine schedule follows it
+        model.optimizer._learning_rate = schedule
+        print(f"resuming at epoch {start_epoch} of {args.epochs} (best {best:.4f})", flush=True)
     else:
         model = build_model(tf)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            1e-4, decay_steps=steps * (args.epochs - 2), alpha=0.01, warmup_target=args.lr, warmup_steps=steps * 2
-        )
         model.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-4),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),

@@ -1,0 +1,178 @@
+"""Faces in a frame -> FaceObservations: detection, aligned crop, expression.
+
+Detector: MediaPipe's BlazeFace full-range model (Apache-2.0, 192x192 input, faces up to about
+5 m, six keypoints), taken from the ``mediapipe`` wheel by ``models/fetch_face_detector.py``
+with a pinned checksum. Its SSD anchors are decoded here in numpy. The choice and its measured
+recall and speed are in the README ("Face detection").
+
+Crop: the face is rotated so the eyes are level and cut as a square around the detector box,
+enlarged by ``CROP_SCALE`` and shifted like the FER2013 crops (forehead to chin), straight into
+a 48x48 grayscale image with one affine warp.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from moodshuffle.config import CameraConfig, ModelsConfig
+from moodshuffle.observations import FaceObservation
+from moodshuffle.perceive.expression import FACE_SIZE, ExpressionModel
+from moodshuffle.runtime import ModelError, load_interpreter
+
+log = logging.getLogger("moodshuffle.faces")
+
+CROP_SCALE = 1.15
+CROP_SHIFT_Y = 0.0
+NMS_IOU = 0.3
+#: frames darker than this (mean luminance 0..255) are contrast-enhanced before detection
+DARK_MEAN = 70
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face: box (x0, y0, x1, y1) in frame pixels, score in [0, 1], keypoints (6, 2) in pixels:
+    right eye, left eye, nose tip, mouth, right ear, left ear (the subject's right/left)."""
+
+    box: np.ndarray
+    score: float
+    keypoints: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+
+def _anchors(size: int) -> np.ndarray:
+    """BlazeFace SSD anchor centres (N, 2) in [0, 1] for a 128 (short range) or 192 (full range) input."""
+    if size == 128:
+        layout = [(8, 2), (16, 6)]  # stride, anchors per cell
+    elif size == 192:
+        layout = [(4, 1)]
+    else:
+        raise ModelError(f"unsupported face detector input size {size}")
+    out = []
+    for stride, per_cell in layout:
+        grid = size // stride
+        ys, xs = np.meshgrid(np.arange(grid), np.arange(grid), indexing="ij")
+        centres = np.stack([(xs + 0.5) / grid, (ys + 0.5) / grid], axis=-1).reshape(-1, 2)
+        out.append(np.repeat(centres, per_cell, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    order = np.argsort(-scores)
+    keep: list[int] = []
+    while len(order):
+        i = order[0]
+        keep.append(int(i))
+        x0 = np.maximum(boxes[i, 0], boxes[order[1:], 0])
+        y0 = np.maximum(boxes[i, 1], boxes[order[1:], 1])
+        x1 = np.minimum(boxes[i, 2], boxes[order[1:], 2])
+        y1 = np.minimum(boxes[i, 3], boxes[order[1:], 3])
+        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        overlap = inter / (area[i] + area[order[1:]] - inter + 1e-9)
+        order = order[1:][overlap < iou]
+    return keep
+
+
+class FaceDetector:
+    """``detect(frame_bgr)`` -> list of Detection above ``threshold``, best first."""
+
+    def __init__(self, path: Path, threshold: float = 0.5, num_threads: int = 1) -> None:
+        self._interp = load_interpreter(path, num_threads)
+        inp = self._interp.get_input_details()[0]
+        outs = sorted(self._interp.get_output_details(), key=lambda d: -int(d["shape"][-1]))
+        self.size = int(inp["shape"][1])
+        self._anchors = _anchors(self.size)
+        if int(outs[0]["shape"][1]) != len(self._anchors) or int(outs[0]["shape"][2]) != 16:
+            raise ModelError(f"{path}: outputs {[tuple(o['shape']) for o in outs]} are not BlazeFace's")
+        self._in, self._reg, self._cls = inp["index"], outs[0]["index"], outs[1]["index"]
+        self.threshold = threshold
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        h, w = frame_bgr.shape[:2]
+        side = max(h, w)
+        # letterbox to a square so the face keeps its shape
+        square = np.zeros((side, side, 3), np.uint8)
+        top, left = (side - h) // 2, (side - w) // 2
+        square[top : top + h, left : left + w] = frame_bgr
+        small = cv2.resize(square, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        x = cv2.cvtColor(small, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1.0
+        self._interp.set_tensor(self._in, x[None])
+        self._interp.invoke()
+        reg = self._interp.get_tensor(self._reg)[0]
+        logits = np.clip(self._interp.get_tensor(self._cls)[0, :, 0], -80, 80)
+        scores = 1 / (1 + np.exp(-logits))
+        idx = np.nonzero(scores >= self.threshold)[0]
+        if len(idx) == 0:
+            return []
+        reg, scores, anchors = reg[idx] / self.size, scores[idx], self._anchors[idx]
+        cx, cy = reg[:, 0] + anchors[:, 0], reg[:, 1] + anchors[:, 1]
+        boxes = np.stack([cx - reg[:, 2] / 2, cy - reg[:, 3] / 2, cx + reg[:, 2] / 2, cy + reg[:, 3] / 2], axis=1)
+        kps = reg[:, 4:16].reshape(-1, 6, 2) + anchors[:, None, :]
+        out = []
+        offset = np.array([left, top], np.float32)
+        for i in _nms(boxes, scores, NMS_IOU):
+            box = boxes[i].reshape(2, 2) * side - offset
+            out.append(Detection(box.reshape(4), float(scores[i]), kps[i] * side - offset))
+        return out
+
+
+def align_crop(gray: np.ndarray, det: Detection) -> np.ndarray:
+    """The 48x48 grayscale face, eyes level, framed like FER2013."""
+    right_eye, left_eye = det.keypoints[0], det.keypoints[1]
+    dx, dy = left_eye - right_eye
+    angle = float(np.degrees(np.arctan2(dy, dx)))
+    x0, y0, x1, y1 = det.box
+    side = max(x1 - x0, y1 - y0) * CROP_SCALE
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + CROP_SHIFT_Y * side
+    scale = FACE_SIZE / side
+    m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
+    m[:, 2] += FACE_SIZE / 2 - np.array([cx, cy])
+    return cv2.warpAffine(gray, m, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def enhance_if_dark(gray: np.ndarray) -> np.ndarray:
+    """Local contrast enhancement (CLAHE) for dim rooms; bright frames pass unchanged."""
+    if float(gray.mean()) >= DARK_MEAN:
+        return gray
+    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(gray)
+
+
+class FaceAnalyzer:
+    """``analyze(frame_bgr, timestamp)`` -> one FaceObservation per face large enough to read
+    (empty list: nobody seen). Frames are not kept."""
+
+    def __init__(self, camera: CameraConfig, models: ModelsConfig) -> None:
+        self.min_face_px = camera.min_face_px
+        self.detector = FaceDetector(Path(models.face_detector), camera.detector_threshold, models.num_threads)
+        self.expression = ExpressionModel(Path(models.face_expression), models.num_threads)
+
+    def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
+        """Detections large enough to read, with their 48x48 crops."""
+        gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
+        if frame_bgr.ndim == 2:
+            frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
+        dark = float(gray.mean()) < DARK_MEAN
+        if dark:
+            gray = enhance_if_dark(gray)
+            frame_bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+        return [(d, align_crop(gray, d)) for d in self.detector.detect(frame_bgr) if d.size >= self.min_face_px]
+
+    def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
+        found = self.crops(frame_bgr)
+        if not found:
+            return []
+        probs = self.expression.predict(np.stack([c for _, c in found]))
+        out = []
+        for (det, _), p in zip(found, probs, strict=True):
+            # a face twice the minimum size or more is fully trusted; smaller ones less
+            size_factor = min(1.0, 0.4 + 0.6 * (det.size - self.min_face_px) / max(1, self.min_face_px))
+            out.append(FaceObservation(p, float(det.score * size_factor), det.size, timestamp))
+        return out

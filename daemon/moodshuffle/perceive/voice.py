@@ -1,0 +1,151 @@
+"""Speech segments -> VoiceObservations (the microphone's perceive stage).
+
+1. ``Segmenter``: an energy endpointer with an adaptive noise floor cuts candidate segments
+   (0.5..4 s of sound clearly above the floor).
+2. The voice model (``models/voice_emotion.tflite``, see models/voice_emotion.md) decides
+   whether a segment is speech at all (its ``speech`` output rejects music, including the
+   speaker's own, and noise) and, for speech, estimates arousal and the four vocal classes.
+3. Speaker/session normalisation: the emotion heads see features standardised by a running
+   mean and deviation of the speech heard recently (blended with the training statistics while
+   little has been heard), so a loud or high-pitched household is not "aroused" all day.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from moodshuffle.emotions import from_voice_probs
+from moodshuffle.observations import VoiceObservation
+from moodshuffle.perceive.voice_features import HOP, N_FEATURES, SAMPLE_RATE, frame_db, segment_features
+from moodshuffle.runtime import ModelError, load_interpreter
+
+MIN_SEGMENT_S = 0.5
+MAX_SEGMENT_S = 4.0
+#: a frame is sound when this many dB above the noise floor
+ONSET_DB = 12.0
+#: silence that ends a segment
+HANGOVER_S = 0.3
+SPEECH_THRESHOLD = 0.5
+#: running normalisation: segments remembered, and how many count as much as the prior
+SESSION_SEGMENTS = 200
+SESSION_PRIOR = 20
+
+
+def endpoint(audio: np.ndarray, floor_db: float | None = None) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of sound well above the noise floor (the 10th percentile of
+    frame loudness unless given), 0.5..4 s each (longer stretches are split)."""
+    db = frame_db(audio)
+    if len(db) == 0:
+        return []
+    floor = float(np.percentile(db, 10)) if floor_db is None else floor_db
+    loud = db > max(floor + ONSET_DB, -60.0)
+    segments, start, quiet = [], None, 0
+    hang = int(HANGOVER_S * SAMPLE_RATE / HOP)
+    max_frames = int(MAX_SEGMENT_S * SAMPLE_RATE / HOP)
+    for i, on in enumerate(list(loud) + [False] * (hang + 1)):
+        if on:
+            if start is None:
+                start = i
+            quiet = 0
+        elif start is not None:
+            quiet += 1
+            if quiet > hang:
+                segments.append((start, i - quiet + 1))
+                start, quiet = None, 0
+        if start is not None and i - start >= max_frames:
+            segments.append((start, i))
+            start, quiet = None, 0
+    min_frames = int(MIN_SEGMENT_S * SAMPLE_RATE / HOP)
+    return [(s * HOP, e * HOP + HOP) for s, e in segments if e - s >= min_frames]
+
+
+@dataclass(frozen=True)
+class VoiceEstimate:
+    speech: float
+    arousal: float  # -1..1
+    class_probs: np.ndarray  # (4,) over VOICE_CLASSES
+
+
+class VoiceModel:
+    """The TFLite voice model: two inputs (features standardised by training statistics, and by
+    session statistics) -> speech probability, high-arousal probability, 4 class probabilities."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        self._interp = load_interpreter(path, num_threads)
+        ins = {d["name"]: d for d in self._interp.get_input_details()}
+        outs = {d["name"]: d for d in self._interp.get_output_details()}
+        try:
+            self._global = next(d for n, d in ins.items() if "global" in n)
+            self._session = next(d for n, d in ins.items() if "session" in n)
+            self._speech = next(d for n, d in outs.items() if int(d["shape"][-1]) == 1 and "speech" in n)
+            self._arousal = next(d for n, d in outs.items() if int(d["shape"][-1]) == 1 and "arousal" in n)
+            self._classes = next(d for d in outs.values() if int(d["shape"][-1]) == 4)
+        except StopIteration as exc:
+            raise ModelError(f"{path}: inputs {list(ins)} / outputs {list(outs)} are not the voice model's") from exc
+        if int(self._global["shape"][-1]) != N_FEATURES:
+            raise ModelError(f"{path}: expects {self._global['shape'][-1]} features, the daemon makes {N_FEATURES}")
+        self._lock = threading.Lock()
+
+    def run(self, x_global: np.ndarray, x_session: np.ndarray) -> VoiceEstimate:
+        with self._lock:
+            self._interp.set_tensor(self._global["index"], x_global[None].astype(np.float32))
+            self._interp.set_tensor(self._session["index"], x_session[None].astype(np.float32))
+            self._interp.invoke()
+            speech = float(self._interp.get_tensor(self._speech["index"])[0, 0])
+            high = float(self._interp.get_tensor(self._arousal["index"])[0, 0])
+            classes = self._interp.get_tensor(self._classes["index"])[0].astype(np.float32)
+        return VoiceEstimate(speech, 2 * high - 1, classes / classes.sum())
+
+
+class VoiceAnalyzer:
+    """``analyse(audio, end_time)``: audio chunk -> VoiceObservations for its speech segments.
+    Keeps the session statistics; not thread-safe (one analysing thread)."""
+
+    def __init__(self, model_path: Path, num_threads: int = 1) -> None:
+        self.model = VoiceModel(model_path, num_threads)
+        stats = np.load(Path(model_path).with_suffix(".norm.npz"))
+        self._mu, self._sigma = stats["mean"].astype(np.float32), stats["std"].astype(np.float32)
+        self._recent: deque[np.ndarray] = deque(maxlen=SESSION_SEGMENTS)
+
+    def _session_norm(self, feats: np.ndarray) -> np.ndarray:
+        n = len(self._recent)
+        if n:
+            recent = np.stack(self._recent)
+            w = n / (n + SESSION_PRIOR)
+            mu = w * recent.mean(0) + (1 - w) * self._mu
+            sigma = np.sqrt(w * recent.var(0) + (1 - w) * self._sigma**2) + 1e-6
+        else:
+            mu, sigma = self._mu, self._sigma
+        return (feats - mu) / sigma
+
+    def estimate(self, segment: np.ndarray) -> VoiceEstimate:
+        """Model outputs for one segment; a speech segment also updates the session statistics."""
+        feats = segment_features(segment)
+        est = self.model.run((feats - self._mu) / self._sigma, self._session_norm(feats))
+        if est.speech >= SPEECH_THRESHOLD:
+            self._recent.append(feats)
+        return est
+
+    def segments(self, audio: np.ndarray, floor_db: float | None = None) -> Iterator[np.ndarray]:
+        for start, end in endpoint(audio, floor_db):
+            yield audio[start:end]
+
+    def analyse(self, audio: np.ndarray, end_time: float, floor_db: float | None = None) -> list[VoiceObservation]:
+        """Observations for the speech in ``audio`` (16 kHz mono) that ended at ``end_time``
+        (monotonic seconds); music, noise and silence give none."""
+        out = []
+        for start, end in endpoint(audio, floor_db):
+            est = self.estimate(audio[start:end])
+            if est.speech < SPEECH_THRESHOLD:
+                continue
+            duration = (end - start) / SAMPLE_RATE
+            confidence = float(min(1.0, (est.speech - SPEECH_THRESHOLD) * 2) * min(1.0, duration / 2))
+            t = end_time - (len(audio) - end) / SAMPLE_RATE
+            out.append(VoiceObservation(est.arousal, from_voice_probs(est.class_probs), confidence, duration, t))
+        return out

@@ -1,0 +1,170 @@
+"""Camera sources behind one small interface: OpenCV (V4L2/USB), Picamera2 (CSI) and video
+files or streams. Each returns the newest frame on ``read`` (BGR, rotated as configured)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from moodshuffle.config import CameraConfig
+
+log = logging.getLogger("moodshuffle.camera")
+
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+class CameraUnavailable(RuntimeError):
+    """The camera cannot be opened or stopped delivering frames."""
+
+
+class FrameSource(Protocol):
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+def _rotate(frame: np.ndarray, rotation: int) -> np.ndarray:
+    return cv2.rotate(frame, _ROTATE[rotation]) if rotation else frame
+
+
+class OpenCVCamera:
+    """A V4L2/USB camera (index or /dev/videoN) or a network stream (URL) through OpenCV.
+    Kept open between samples; buffered frames are drained so the newest one is analysed."""
+
+    def __init__(self, cfg: CameraConfig) -> None:
+        self.cfg = cfg
+        src = cfg.source
+        self.target: int | str = int(src) if src.isdigit() else src
+        self._cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        cap = cv2.VideoCapture(self.target)
+        if not cap.isOpened():
+            cap.release()
+            raise CameraUnavailable(f"cannot open camera {self.cfg.source!r}")
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.cfg.width)
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height)
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._cap = cap
+
+    def read(self) -> np.ndarray:
+        if self._cap is None:
+            raise CameraUnavailable("camera not open")
+        # drain frames the driver buffered since the last sample (cheap: grab does not decode)
+        for _ in range(4):
+            if not self._cap.grab():
+                raise CameraUnavailable(f"camera {self.cfg.source!r} stopped delivering frames")
+        ok, frame = self._cap.retrieve()
+        if not ok or frame is None:
+            raise CameraUnavailable(f"camera {self.cfg.source!r} gave no frame")
+        return _rotate(frame, self.cfg.rotation)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class VideoFileSource:
+    """A video file for tests and demos: ``realtime`` plays it at its own frame rate (the frame
+    at the wall-clock position), otherwise each read steps one frame. ``loop`` restarts it."""
+
+    def __init__(self, cfg: CameraConfig) -> None:
+        self.cfg = cfg
+        self.path = Path(cfg.source).expanduser()
+        self._cap: cv2.VideoCapture | None = None
+        self._started = 0.0
+        self._fps = 25.0
+        self._pos = 0
+
+    def open(self) -> None:
+        if not self.path.is_file():
+            raise CameraUnavailable(f"video file {self.path} not found")
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            cap.release()
+            raise CameraUnavailable(f"cannot open video {self.path}")
+        self._cap = cap
+        self._fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        self._started = time.monotonic()
+        self._pos = 0
+
+    def read(self) -> np.ndarray:
+        if self._cap is None:
+            raise CameraUnavailable("video not open")
+        if self.cfg.realtime:
+            target = int((time.monotonic() - self._started) * self._fps)
+            while self._pos < target:  # skip (grab without decoding) to the wall-clock position
+                if not self._cap.grab():
+                    break
+                self._pos += 1
+        ok, frame = self._cap.read()
+        self._pos += 1
+        if not ok or frame is None:
+            if not self.cfg.loop:
+                raise CameraUnavailable(f"video {self.path} ended")
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            self._started, self._pos = time.monotonic(), 0
+            ok, frame = self._cap.read()
+            if not ok:
+                raise CameraUnavailable(f"video {self.path} cannot be read")
+            self._pos = 1
+        return _rotate(frame, self.cfg.rotation)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class Picamera2Source:
+    """A CSI camera through Picamera2 (Raspberry Pi OS: ``sudo apt install python3-picamera2``,
+    and a venv made with ``--system-site-packages``; imported only when configured)."""
+
+    def __init__(self, cfg: CameraConfig) -> None:
+        self.cfg = cfg
+        self._cam = None
+
+    def open(self) -> None:
+        try:
+            from picamera2 import Picamera2  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise CameraUnavailable("picamera2 is not installed (apt install python3-picamera2)") from exc
+        try:
+            cam = Picamera2()
+            cam.configure(cam.create_video_configuration(main={"size": (self.cfg.width, self.cfg.height),
+                                                                "format": "RGB888"}, buffer_count=2))
+            cam.start()
+        except Exception as exc:  # libcamera raises RuntimeError/IndexError when no camera is attached
+            raise CameraUnavailable(f"Picamera2: {exc}") from exc
+        self._cam = cam
+
+    def read(self) -> np.ndarray:
+        if self._cam is None:
+            raise CameraUnavailable("camera not open")
+        try:
+            frame = self._cam.capture_array("main")  # RGB888 is stored B, G, R: OpenCV order
+        except Exception as exc:
+            raise CameraUnavailable(f"Picamera2: {exc}") from exc
+        return _rotate(frame[:, :, :3], self.cfg.rotation)
+
+    def close(self) -> None:
+        if self._cam is not None:
+            self._cam.stop()
+            self._cam.close()
+            self._cam = None
+
+
+def open_source(cfg: CameraConfig) -> FrameSource:
+    """The source ``camera.source`` names (not yet opened)."""
+    src = cfg.source
+    if src == "picamera2":
+        return Picamera2Source(cfg)
+    if src.isdigit() or src.startswith("/dev/") or "://" in src:
+        return OpenCVCamera(cfg)
+    return VideoFileSource(cfg)

@@ -1,0 +1,278 @@
+"""The room's microphone: PyAudio or a file played in real time, into a bounded ring buffer
+analysed every ``CHUNK_S`` seconds in a worker thread.
+
+Privacy: audio exists only in the ring buffer (``RING_S`` seconds) and the chunk being
+analysed; nothing is written or published but the VoiceObservations' numbers. ``set_enabled
+(False)`` closes the device. A missing or busy device is ``unavailable`` and retried with
+back-off (1 s doubling to 60 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from moodshuffle.config import MicrophoneConfig, ModelsConfig
+from moodshuffle.observations import Observation
+from moodshuffle.perceive.voice import VoiceAnalyzer
+from moodshuffle.perceive.voice_features import SAMPLE_RATE, frame_db
+
+log = logging.getLogger("moodshuffle.microphone")
+
+CHUNK_S = 4.0
+RING_S = 8.0
+BLOCK = 1600  # 100 ms
+#: speech heard within this many seconds is "recent" in the state
+SPEECH_RECENT_S = 30.0
+
+
+class MicrophoneUnavailable(RuntimeError):
+    """No such input device, busy, or the file cannot be read."""
+
+
+class AudioSource(Protocol):
+    def open(self) -> None: ...
+    def read(self) -> np.ndarray: ...  # next block of 16 kHz mono float32 (blocks until there)
+    def close(self) -> None: ...
+
+
+@contextlib.contextmanager
+def _quiet_alsa():
+    """PortAudio's ALSA probing prints pages of warnings on fd 2; hide them."""
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+class PyAudioSource:
+    """A PortAudio input device: "default", an index, or part of the device name."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self._pa = None
+        self._stream = None
+
+    def _index(self, pa) -> int | None:
+        inputs = [i for i in range(pa.get_device_count()) if pa.get_device_info_by_index(i)["maxInputChannels"] > 0]
+        if not inputs:
+            raise MicrophoneUnavailable("no audio input device")
+        if self.device == "default":
+            return None
+        if self.device.isdigit():
+            if int(self.device) not in inputs:
+                raise MicrophoneUnavailable(f"input device {self.device} not found")
+            return int(self.device)
+        for i in inputs:
+            if self.device.lower() in pa.get_device_info_by_index(i)["name"].lower():
+                return i
+        raise MicrophoneUnavailable(f"no input device named like {self.device!r}")
+
+    def open(self) -> None:
+        with _quiet_alsa():
+            import pyaudio
+
+            self._pa = pyaudio.PyAudio()
+            try:
+                index = self._index(self._pa)
+                self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
+                                             frames_per_buffer=BLOCK, input_device_index=index)
+            except (OSError, MicrophoneUnavailable) as exc:
+                self.close()
+                raise MicrophoneUnavailable(str(exc)) from exc
+
+    def read(self) -> np.ndarray:
+        if self._stream is None:
+            raise MicrophoneUnavailable("microphone not open")
+        try:
+            raw = self._stream.read(BLOCK, exception_on_overflow=False)
+        except OSError as exc:
+            raise MicrophoneUnavailable(f"microphone read failed: {exc}") from exc
+        return np.frombuffer(raw, np.int16).astype(np.float32) / 32768.0
+
+    def close(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.stop_stream()
+                self._stream.close()
+            self._stream = None
+        if self._pa is not None:
+            self._pa.terminate()
+            self._pa = None
+
+
+class FileAudioSource:
+    """A WAV/OGG/Opus file played through the pipeline in real time (tests and demos)."""
+
+    def __init__(self, path: Path, loop: bool) -> None:
+        self.path = path
+        self.loop = loop
+        self._audio: np.ndarray | None = None
+        self._pos = 0
+        self._next = 0.0
+
+    def open(self) -> None:
+        from moodshuffle.library.decode import DecodeError, decode_windows
+
+        try:
+            (audio,) = decode_windows(self.path, SAMPLE_RATE, 24 * 3600, 1)
+        except (DecodeError, OSError) as exc:
+            raise MicrophoneUnavailable(f"{self.path}: {exc}") from exc
+        self._audio, self._pos, self._next = audio, 0, time.monotonic()
+
+    def read(self) -> np.ndarray:
+        if self._audio is None:
+            raise MicrophoneUnavailable("file not open")
+        if self._pos >= len(self._audio):
+            if not self.loop:
+                raise MicrophoneUnavailable(f"{self.path} ended")
+            self._pos = 0
+        block = self._audio[self._pos : self._pos + BLOCK]
+        self._pos += BLOCK
+        self._next += BLOCK / SAMPLE_RATE
+        delay = self._next - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return block
+
+    def close(self) -> None:
+        self._audio = None
+
+
+def open_source(cfg: MicrophoneConfig) -> AudioSource:
+    path = Path(cfg.source).expanduser()
+    if cfg.source != "default" and not cfg.source.isdigit() and (path.suffix or path.exists()):
+        return FileAudioSource(path, cfg.loop)
+    return PyAudioSource(cfg.source)
+
+
+class VoiceListener:
+    """Capture thread -> ring buffer -> analysis thread -> VoiceObservations on the event loop."""
+
+    def __init__(self, microphone: MicrophoneConfig, models: ModelsConfig,
+                 on_status: Callable[[str], None] | None = None) -> None:
+        self.cfg = microphone
+        self.analyzer = VoiceAnalyzer(Path(models.voice), models.num_threads)
+        self.on_status = on_status
+        self.status = "OFF"
+        self.last_alive = time.monotonic()
+        self._enabled = microphone.enabled
+        self._gain = 10 ** (microphone.gain_db / 20)
+        self._ring = np.zeros(int(RING_S * SAMPLE_RATE), np.float32)
+        self._filled = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_arousal: float | None = None
+        self._last_speech: float | None = None
+        self._noise_floor: float | None = None
+
+    def set_enabled(self, on: bool) -> None:
+        """OFF closes the device (at the latest after the block being read)."""
+        self._enabled = on
+
+    def voice_summary(self, now: float) -> dict[str, object]:
+        """The MQTT state's ``voice`` part."""
+        recent = self._last_speech is not None and now - self._last_speech <= SPEECH_RECENT_S
+        arousal = None if self._last_arousal is None else round(self._last_arousal, 3)
+        return {"arousal": arousal, "speech_recent": recent}
+
+    def _set_status(self, status: str) -> None:
+        if status != self.status:
+            (log.warning if status == "unavailable" else log.info)("microphone %s", status)
+            self.status = status
+            if self.on_status is not None:
+                self.on_status(status)
+
+    def _capture(self, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue) -> None:
+        """Capture thread: read blocks, keep the ring buffer, hand a chunk over every CHUNK_S."""
+        failures = 0
+        source: AudioSource | None = None
+        since_chunk = 0
+        while not self._stop.is_set():
+            if not self._enabled:
+                if source is not None:
+                    source.close()
+                    source = None
+                loop.call_soon_threadsafe(self._set_status, "OFF")
+                self._stop.wait(0.2)
+                continue
+            try:
+                if source is None:
+                    source = open_source(self.cfg)
+                    with _quiet_alsa():
+                        source.open()
+                    failures = 0
+                    loop.call_soon_threadsafe(self._set_status, "ON")
+                block = source.read() * self._gain
+            except MicrophoneUnavailable as exc:
+                if source is not None:
+                    source.close()
+                    source = None
+                loop.call_soon_threadsafe(self._set_status, "unavailable")
+                delay = min(60.0, 2.0**failures)
+                failures += 1
+                log.debug("%s; retrying in %.0f s", exc, delay)
+                self._stop.wait(delay)
+                continue
+            with self._lock:
+                n = len(block)
+                self._ring = np.roll(self._ring, -n)
+                self._ring[-n:] = block
+                self._filled = min(len(self._ring), self._filled + n)
+            since_chunk += n
+            if since_chunk >= CHUNK_S * SAMPLE_RATE:
+                with self._lock:
+                    chunk = self._ring[-since_chunk:].copy()
+                since_chunk = 0
+                loop.call_soon_threadsafe(chunks.put_nowait, (chunk, time.monotonic()))
+        if source is not None:
+            source.close()
+
+    def _analyse(self, chunk: np.ndarray, end_time: float) -> list[Observation]:
+        # noise floor: slow-moving low percentile of the loudness heard
+        db = frame_db(chunk)
+        floor = float(np.percentile(db, 10))
+        self._noise_floor = floor if self._noise_floor is None else min(floor, 0.9 * self._noise_floor + 0.1 * floor)
+        return list(self.analyzer.analyse(chunk, end_time, floor_db=max(self._noise_floor, -70.0)))
+
+    async def run(self, emit: Callable[[Observation], None]) -> None:
+        """Listen until cancelled; the device is closed on the way out."""
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue = asyncio.Queue(maxsize=4)
+        self._stop.clear()
+        capture = threading.Thread(target=self._capture, args=(loop, chunks), name="microphone", daemon=True)
+        capture.start()
+        try:
+            while True:
+                self.last_alive = time.monotonic()
+                try:
+                    chunk, end_time = await asyncio.wait_for(chunks.get(), timeout=5.0)
+                except TimeoutError:
+                    continue
+                observations = await asyncio.to_thread(self._analyse, chunk, end_time)
+                del chunk
+                for obs in observations:
+                    self._last_arousal = obs.arousal  # type: ignore[union-attr]
+                    self._last_speech = obs.timestamp
+                    emit(obs)
+        finally:
+            self._stop.set()
+            await asyncio.to_thread(capture.join, 3)

@@ -1,0 +1,127 @@
+"""The camera path on real images and real video: detection, crop, expression, sampling."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from moodshuffle.config import CameraConfig, ModelsConfig
+from moodshuffle.emotions import INDEX
+from moodshuffle.observations import FaceObservation, NobodySeen
+from moodshuffle.perceive.faces import FaceAnalyzer, FaceDetector
+from moodshuffle.sense.sampler import FaceSampler
+
+
+@pytest.fixture(scope="module")
+def faces_dir(shared_data) -> Path:
+    return shared_data / "faces"
+
+
+@pytest.fixture(scope="module")
+def labels(faces_dir):
+    with open(faces_dir / "labels.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer(CameraConfig(), ModelsConfig())
+
+
+def test_detector_finds_one_face_in_nearly_every_labelled_photo(faces_dir, labels):
+    detector = FaceDetector(Path(ModelsConfig().face_detector), CameraConfig().detector_threshold)
+    counts = [len(detector.detect(cv2.imread(str(faces_dir / r["file"])))) for r in labels]
+    assert set(counts) <= {0, 1}, "never two faces where there is one"
+    assert sum(counts) >= 0.95 * len(labels)
+
+
+def test_several_people_are_all_found(faces_dir):
+    detector = FaceDetector(Path(ModelsConfig().face_detector), CameraConfig().detector_threshold)
+    assert len(detector.detect(cv2.imread(str(faces_dir / "media" / "multi_face.jpg")))) >= 4
+
+
+def test_dark_frame_is_enhanced_and_face_still_found(faces_dir, analyzer):
+    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    dark = (img.astype(np.float32) * 0.15).astype(np.uint8)
+    assert len(analyzer.analyze(dark, 0.0)) == 1
+
+
+def test_happy_and_surprised_faces_are_recognised(faces_dir, labels, analyzer):
+    hits = {"happy": [], "surprise": []}
+    for r in labels:
+        if r["emotion"] in hits:
+            obs = analyzer.analyze(cv2.imread(str(faces_dir / r["file"])), 0.0)
+            assert len(obs) <= 1
+            hits[r["emotion"]].append(bool(obs) and int(np.argmax(obs[0].probs)) == INDEX[r["emotion"]])
+    assert np.mean(hits["happy"]) >= 0.6, hits
+    assert np.mean(hits["surprise"]) >= 0.5, hits
+
+
+def sample(cfg: CameraConfig, analyzer, seconds: float, during=None):
+    async def go():
+        sampler = FaceSampler(cfg, analyzer)
+        seen: list = []
+        statuses: list[str] = []
+        sampler.on_status = statuses.append
+        task = asyncio.create_task(sampler.run(seen.append))
+        if during is not None:
+            await during(sampler, seen, statuses)
+        else:
+            await asyncio.sleep(seconds)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return seen, statuses
+
+    return asyncio.run(go())
+
+
+def test_no_face_video_gives_only_nobody_seen(faces_dir, analyzer):
+    cfg = CameraConfig(source=str(faces_dir / "media" / "no_face.mp4"), interval_s=0.05, realtime=False)
+    seen, statuses = sample(cfg, analyzer, 1.0)
+    assert seen and all(isinstance(o, NobodySeen) for o in seen)
+    assert statuses[0] == "ON"
+
+
+def test_smiling_video_gives_face_observations(faces_dir, analyzer):
+    cfg = CameraConfig(source=str(faces_dir / "media" / "single_face.mp4"), interval_s=0.05, realtime=False)
+    seen, _ = sample(cfg, analyzer, 1.5)
+    faces = [o for o in seen if isinstance(o, FaceObservation)]
+    assert len(faces) >= 0.8 * len(seen) and len(faces) >= 5
+    assert all(abs(float(f.probs.sum()) - 1) < 1e-4 and 0 < f.confidence <= 1 for f in faces)
+
+
+def test_vanished_camera_is_survived_and_camera_off_releases_it(faces_dir, analyzer, tmp_path):
+    video = tmp_path / "cam.mp4"
+    shutil.copy(faces_dir / "media" / "single_face.mp4", video)
+    cfg = CameraConfig(source=str(video), interval_s=0.02, realtime=False, loop=False)
+
+    async def scenario(sampler, seen, statuses):
+        await asyncio.sleep(0.3)
+        assert sampler.status == "ON"
+        video.rename(tmp_path / "gone.mp4")  # unplugged: the stream ends and cannot be reopened
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if sampler.status == "unavailable":
+                break
+        assert sampler.status == "unavailable"
+        (tmp_path / "gone.mp4").rename(video)
+        for _ in range(100):  # back-off starts at 1 s
+            await asyncio.sleep(0.05)
+            if sampler.status == "ON":
+                break
+        assert sampler.status == "ON"
+        sampler.set_enabled(False)
+        await asyncio.sleep(0.3)
+        assert sampler.status == "OFF" and sampler._source is None
+        count = len(seen)
+        await asyncio.sleep(0.3)
+        assert len(seen) == count  # nothing sampled while OFF
+
+    _, statuses = sample(cfg, analyzer, 0, during=scenario)
+    assert statuses == ["ON", "unavailable", "ON", "OFF"]
