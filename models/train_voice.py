@@ -139,7 +139,9 @@ def build(tf, n_features: int):
     e = k.layers.Dense(32, activation="relu")(e)
     arousal = k.layers.Dense(1, activation="sigmoid", name="arousal")(e)
     classes = k.layers.Dense(4, activation="softmax", name="classes")(e)
-    model = k.Model([xg, xs], [speech, arousal, classes])
+    # named outputs: the TFLite signature carries the names the daemon looks up
+    model = k.Model({"features_global": xg, "features_session": xs},
+                    {"speech": speech, "arousal": arousal, "classes": classes})
     model.compile(optimizer=k.optimizers.Adam(2e-3),
                   loss={"speech": "binary_crossentropy", "arousal": "binary_crossentropy",
                         "classes": "sparse_categorical_crossentropy"})
@@ -149,7 +151,9 @@ def build(tf, n_features: int):
 def fit(tf, xg, xs, t, idx, epochs=40):
     tf.keras.utils.set_random_seed(SEED)
     model = build(tf, xg.shape[1])
-    model.fit([xg[idx], xs[idx]], {"speech": t["speech"][idx], "arousal": t["arousal"][idx], "classes": t["cls"][idx]},
+    # masked targets: weight 0 where a segment has no arousal / class label
+    model.fit({"features_global": xg[idx], "features_session": xs[idx]},
+              {"speech": t["speech"][idx], "arousal": t["arousal"][idx], "classes": t["cls"][idx]},
               sample_weight={"speech": np.ones(len(idx), np.float32), "arousal": t["has_arousal"][idx],
                              "classes": t["has_cls"][idx]},
               epochs=epochs, batch_size=128, verbose=0)
@@ -157,7 +161,8 @@ def fit(tf, xg, xs, t, idx, epochs=40):
 
 
 def evaluate(model, xg, xs, t, meta, idx) -> dict:
-    speech, high, cls = (np.asarray(o) for o in model.predict([xg[idx], xs[idx]], verbose=0, batch_size=1024))
+    out = model.predict({"features_global": xg[idx], "features_session": xs[idx]}, verbose=0, batch_size=1024)
+    speech, high, cls = (np.asarray(out[k]) for k in ("speech", "arousal", "classes"))
     kinds = meta[idx, 0]
     a = t["has_arousal"][idx] > 0
     pred_high, true_high = high[:, 0] >= 0.5, t["arousal"][idx] > 0

@@ -247,7 +247,7 @@ class Daemon:
         if self.player.state in ("idle", "stopped"):
             self.player.play()
         self._event({"type": "queue_reordered", "reason": reason, "policy": self.policy,
-                     "upcoming": [_upcoming_dict(u) for u in upcoming[:5]]})
+                     "upcoming": [_upcoming_dict(u, self.table) for u in upcoming]})
         if upcoming:
             nxt = upcoming[0]
             self._say(f"queue ({reason}): next {nxt.artist} - {nxt.title}  [{_why(nxt)}]")
@@ -311,7 +311,7 @@ class Daemon:
             "microphone": self._status(self.listener, self.cfg.microphone.enabled),
             "voice": voice,
             "player": player,
-            "upcoming": [_upcoming_dict(u) for u in self.upcoming],
+            "upcoming": [_upcoming_dict(u, self.table) for u in self.upcoming],
             "library": {"tracks": len(self.table), "scanning": self.scanning},
             "updated": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -369,9 +369,13 @@ def _track_dict(track: Any) -> dict[str, Any]:
             "duration_s": round(float(track.duration_s), 1)}
 
 
-def _upcoming_dict(u: UpcomingTrack) -> dict[str, Any]:
-    return {"title": u.title, "artist": u.artist, "score": round(float(u.score), 4),
-            "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
+def _upcoming_dict(u: UpcomingTrack, table: TrackTable) -> dict[str, Any]:
+    """A queued track for the state and events: who, why (score parts) and where it sits in
+    the emotion space (the track's valence/arousal and the policy target it was chosen for)."""
+    valence, arousal = (round(float(v), 3) for v in table.emotion[u.index, 7:9])
+    return {"title": u.title, "artist": u.artist, "valence": valence, "arousal": arousal,
+            "target": None if u.target is None else [round(float(t), 3) for t in u.target],
+            "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
 
 
 def _why(u: UpcomingTrack) -> str:

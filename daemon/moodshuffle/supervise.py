@@ -40,10 +40,12 @@ async def supervise(
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             if loop.time() - started >= healthy_after_s:
                 failures = 0
             wait = delay(failures)
             failures += 1
-            log.exception("stage %s failed (restart %d in %.1f s)", name, failures, wait)
+            # the traceback once; a stage that keeps failing the same way gets one line per restart
+            log.error("stage %s failed: %s (restart %d in %.1f s)", name, exc, failures, wait,
+                      exc_info=failures == 1)
             await asyncio.sleep(wait)

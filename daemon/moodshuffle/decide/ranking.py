@@ -69,7 +69,10 @@ class _Prepared:
         self.table = table
         emb = embed(table.emotion[:, :7], table.emotion[:, 7:9])
         self.unit = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
-        _, self.artist = np.unique(np.array(table.artists, dtype=object).astype(str), return_inverse=True)
+        names = np.array(table.artists, dtype=object).astype(str)
+        _, codes = np.unique(names, return_inverse=True)
+        # an unknown artist is nobody's namesake: give each such track a code of its own
+        self.artist = np.where(names == "", -1 - np.arange(len(names)), codes)
         key = table.key.astype(np.int64)
         # relative major of a minor key shares its position on the circle of fifths
         major_pc = np.where(table.mode == 1, key, (key + 3) % 12)

@@ -31,7 +31,7 @@ MAX_SEGMENT_S = 4.0
 ONSET_DB = 12.0
 #: silence that ends a segment
 HANGOVER_S = 0.3
-SPEECH_THRESHOLD = 0.5
+SPEECH_THRESHOLD = 0.9
 #: running normalisation: segments remembered, and how many count as much as the prior
 SESSION_SEGMENTS = 200
 SESSION_PRIOR = 20
@@ -78,29 +78,23 @@ class VoiceModel:
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
         self._interp = load_interpreter(path, num_threads)
-        ins = {d["name"]: d for d in self._interp.get_input_details()}
-        outs = {d["name"]: d for d in self._interp.get_output_details()}
-        try:
-            self._global = next(d for n, d in ins.items() if "global" in n)
-            self._session = next(d for n, d in ins.items() if "session" in n)
-            self._speech = next(d for n, d in outs.items() if int(d["shape"][-1]) == 1 and "speech" in n)
-            self._arousal = next(d for n, d in outs.items() if int(d["shape"][-1]) == 1 and "arousal" in n)
-            self._classes = next(d for d in outs.values() if int(d["shape"][-1]) == 4)
-        except StopIteration as exc:
-            raise ModelError(f"{path}: inputs {list(ins)} / outputs {list(outs)} are not the voice model's") from exc
-        if int(self._global["shape"][-1]) != N_FEATURES:
-            raise ModelError(f"{path}: expects {self._global['shape'][-1]} features, the daemon makes {N_FEATURES}")
+        signatures = self._interp.get_signature_list()
+        sig = signatures.get("serving_default", {})
+        if set(sig.get("inputs", [])) != {"features_global", "features_session"} or \
+                set(sig.get("outputs", [])) != {"speech", "arousal", "classes"}:
+            raise ModelError(f"{path}: signature {signatures} is not the voice model's")
+        self._runner = self._interp.get_signature_runner("serving_default")
+        n = int(self._runner.get_input_details()["features_global"]["shape"][-1])
+        if n != N_FEATURES:
+            raise ModelError(f"{path}: expects {n} features, the daemon makes {N_FEATURES}")
         self._lock = threading.Lock()
 
     def run(self, x_global: np.ndarray, x_session: np.ndarray) -> VoiceEstimate:
         with self._lock:
-            self._interp.set_tensor(self._global["index"], x_global[None].astype(np.float32))
-            self._interp.set_tensor(self._session["index"], x_session[None].astype(np.float32))
-            self._interp.invoke()
-            speech = float(self._interp.get_tensor(self._speech["index"])[0, 0])
-            high = float(self._interp.get_tensor(self._arousal["index"])[0, 0])
-            classes = self._interp.get_tensor(self._classes["index"])[0].astype(np.float32)
-        return VoiceEstimate(speech, 2 * high - 1, classes / classes.sum())
+            out = self._runner(features_global=x_global[None].astype(np.float32),
+                               features_session=x_session[None].astype(np.float32))
+        classes = out["classes"][0].astype(np.float32)
+        return VoiceEstimate(float(out["speech"][0, 0]), 2 * float(out["arousal"][0, 0]) - 1, classes / classes.sum())
 
 
 class VoiceAnalyzer:

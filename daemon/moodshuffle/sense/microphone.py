@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from moodshuffle.config import MicrophoneConfig, ModelsConfig
+from moodshuffle.library.decode import AUDIO_EXTENSIONS
 from moodshuffle.observations import Observation
 from moodshuffle.perceive.voice import VoiceAnalyzer
 from moodshuffle.perceive.voice_features import SAMPLE_RATE, frame_db
@@ -159,7 +160,7 @@ class FileAudioSource:
 
 def open_source(cfg: MicrophoneConfig) -> AudioSource:
     path = Path(cfg.source).expanduser()
-    if cfg.source != "default" and not cfg.source.isdigit() and (path.suffix or path.exists()):
+    if cfg.source != "default" and not cfg.source.isdigit() and path.suffix.lower() in AUDIO_EXTENSIONS:
         return FileAudioSource(path, cfg.loop)
     return PyAudioSource(cfg.source)
 
@@ -180,6 +181,7 @@ class VoiceListener:
         self._filled = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._poke = threading.Event()  # wakes the capture thread from a back-off wait
         self._last_arousal: float | None = None
         self._last_speech: float | None = None
         self._noise_floor: float | None = None
@@ -187,6 +189,7 @@ class VoiceListener:
     def set_enabled(self, on: bool) -> None:
         """OFF closes the device (at the latest after the block being read)."""
         self._enabled = on
+        self._poke.set()
 
     def voice_summary(self, now: float) -> dict[str, object]:
         """The MQTT state's ``voice`` part."""
@@ -230,7 +233,8 @@ class VoiceListener:
                 delay = min(60.0, 2.0**failures)
                 failures += 1
                 log.debug("%s; retrying in %.0f s", exc, delay)
-                self._stop.wait(delay)
+                self._poke.wait(delay)
+                self._poke.clear()
                 continue
             with self._lock:
                 n = len(block)
@@ -275,4 +279,5 @@ class VoiceListener:
                     emit(obs)
         finally:
             self._stop.set()
+            self._poke.set()
             await asyncio.to_thread(capture.join, 3)

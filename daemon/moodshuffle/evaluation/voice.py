@@ -1,0 +1,68 @@
+"""``moodshuffle eval voice DIR``: the daemon's own voice pipeline on labelled recordings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from moodshuffle.config import Config
+from moodshuffle.emotions import INDEX, VOICE_CLASSES
+from moodshuffle.library.decode import DecodeError, decode_windows
+from moodshuffle.perceive.voice import VoiceAnalyzer
+from moodshuffle.perceive.voice_features import SAMPLE_RATE
+
+HIGH = {"angry", "happy", "fearful", "fear", "surprised", "surprise"}
+LOW = {"neutral", "calm", "sad", "bored"}
+
+
+def main(data: Path, model: Path, cfg: Config) -> dict:
+    """DIR/labels.csv: ``file`` (relative to DIR) and ``emotion``. Each file goes through the
+    endpointer, the speech detector and the model, in file order (the session normalisation
+    learns as it goes, as in a living room). Files with no speech found count in
+    ``speech_found_rate`` and are left out of the other figures. Last line: one JSON object."""
+    with open(data / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    analyzer = VoiceAnalyzer(model, cfg.models.num_threads)
+    audio_s = cpu_s = 0.0
+    found = 0
+    arousal_true, arousal_pred = [], []
+    per_class: dict[str, list[bool]] = {}
+    for r in rows:
+        try:
+            (audio,) = decode_windows(data / r["file"], SAMPLE_RATE, 24 * 3600, 1)
+        except DecodeError as exc:
+            print(f"unreadable: {r['file']}: {exc}")
+            continue
+        t0 = time.process_time()
+        obs = analyzer.analyse(audio, 0.0)
+        cpu_s += time.process_time() - t0
+        audio_s += len(audio) / SAMPLE_RATE
+        if not obs:
+            continue
+        found += 1
+        w = np.array([o.confidence for o in obs]) + 1e-3
+        arousal = float(np.average([o.arousal for o in obs], weights=w))
+        probs = np.average(np.stack([o.probs for o in obs]), axis=0, weights=w)
+        emotion = r["emotion"].strip().lower()
+        if emotion in HIGH | LOW:
+            arousal_true.append(emotion in HIGH)
+            arousal_pred.append(arousal >= 0)
+        if emotion in VOICE_CLASSES:
+            best = VOICE_CLASSES[int(np.argmax([probs[INDEX[c]] for c in VOICE_CLASSES]))]
+            per_class.setdefault(emotion, []).append(best == emotion)
+    t, p = np.array(arousal_true, bool), np.array(arousal_pred, bool)
+    ba = 0.5 * ((t & p).sum() / max(1, t.sum()) + (~t & ~p).sum() / max(1, (~t).sum())) if len(t) else 0.0
+    result = {
+        "n": len(rows),
+        "speech_found_rate": round(found / max(1, len(rows)), 4),
+        "arousal_balanced_accuracy": round(float(ba), 4),
+        "arousal_n": int(len(t)),
+        "per_class_recall": {k: round(float(np.mean(v)), 4) for k, v in sorted(per_class.items())},
+        "ms_per_second_of_audio": round(1000 * cpu_s / max(audio_s, 1e-9), 2),
+    }
+    print(json.dumps(result))
+    return result
