@@ -70,6 +70,10 @@ class Daemon:
             loop.add_signal_handler(sig, self._stop.set)
         await self._open_library()
         self._open_player(loop)
+        if self.cfg.mqtt.enabled:
+            from moodshuffle.report.mqtt import MqttBridge
+
+            self.bridge = MqttBridge(self.cfg.mqtt, self.cfg.device_id, self)
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._stages()]
         log.info("moodshuffle %s running as %s (policy %s, %d tracks)", __version__, self.cfg.device_id,
                  self.policy, len(self.table))
@@ -129,9 +133,6 @@ class Daemon:
         await self.listener.run(self.observe)
 
     async def _mqtt_stage(self) -> None:
-        from moodshuffle.report.mqtt import MqttBridge
-
-        self.bridge = MqttBridge(self.cfg.mqtt, self.cfg.device_id, self)
         self.bridge.publish_state(self.snapshot())
         await self.bridge.run()
 

@@ -1,0 +1,158 @@
+"""End to end: the real daemon process on real media, observed over a real Mosquitto.
+
+Camera: a video of a woman going from crying to laughing (played at its own frame rate);
+microphone: a real speech file; library: real 4Q clips scanned beforehand; libVLC with a dummy
+audio output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+
+from tests.broker import Broker, free_port
+
+BASE = "moodshuffle/e2e"
+QUADRANT_CLIPS = 6  # per quadrant
+
+
+class Watcher:
+    """Collects every message under the daemon's topics and discovery."""
+
+    def __init__(self, port: int) -> None:
+        self.messages: list[tuple[float, str, bytes]] = []
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *a: c.subscribe([(f"{BASE}/#", 1), ("homeassistant/#", 1)])
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self.lock:
+            self.messages.append((time.monotonic(), msg.topic, msg.payload))
+
+    def find(self, pred, timeout: float) -> tuple[float, str, bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for m in self.messages:
+                    if pred(m):
+                        return m
+            time.sleep(0.1)
+        with self.lock:
+            seen = [(t, p[:120]) for _, t, p in self.messages[-15:]]
+        raise AssertionError(f"not seen within {timeout} s; last messages: {seen}")
+
+    def events(self, kind: str) -> list[dict]:
+        with self.lock:
+            out = [json.loads(p) for _, t, p in self.messages if t == f"{BASE}/event"]
+        return [e for e in out if e["type"] == kind]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture(scope="module")
+def library(shared_data, tmp_path_factory) -> tuple[Path, Path]:
+    """A folder of real 4Q clips, scanned with the real scanner into an index."""
+    import csv
+
+    root = tmp_path_factory.mktemp("e2e")
+    music = root / "music"
+    with open(shared_data / "music-4q" / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        for r in [r for r in rows if r["quadrant"] == q][:QUADRANT_CLIPS]:
+            (music / q).mkdir(parents=True, exist_ok=True)
+            shutil.copy(shared_data / "music-4q" / r["file"], music / q)
+    index = root / "index.sqlite3"
+    cfg = root / "scan.yaml"
+    cfg.write_text(yaml.safe_dump({"library": {"paths": [str(music)], "index_path": str(index)}}))
+    subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(cfg), "scan"], check=True, capture_output=True,
+                   timeout=300)
+    return music, index
+
+
+def test_daemon_follows_the_room_end_to_end(shared_data, library, tmp_path):
+    music, index = library
+    broker = Broker(tmp_path, free_port()).start()
+    config = {
+        "device_id": "e2e",
+        "camera": {"source": str(shared_data / "faces" / "media" / "WolfgangLanger_Pexels.mp4"),
+                   "interval_s": 0.5, "realtime": True, "loop": False},
+        "microphone": {"source": str(shared_data / "speech" / "audio" / "ravdess" / "03-01-05-02-01-01-01.opus"),
+                       "loop": True},
+        "library": {"paths": [str(music)], "index_path": str(index)},
+        "player": {"vlc_args": ["--aout=dummy", "--quiet"], "upcoming": 6},
+        "mood": {"half_life_s": 3.0, "hysteresis_hold_s": 2.0, "temperature": 0.0},
+        "mqtt": {"host": "127.0.0.1", "port": broker.port},
+    }
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(yaml.safe_dump(config))
+    watcher = Watcher(broker.port)
+    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - closed in finally, outlives the Popen
+    proc = subprocess.Popen([sys.executable, "-m", "moodshuffle", "-c", str(cfg_path), "run"], stdout=log,
+                            stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"online", 30)
+        watcher.find(lambda m: m[1] == "homeassistant/sensor/e2e/mood/config" and m[2], 10)
+
+        # the video ends laughing: the smoothed mood must end happy, through a mood change
+        def happy_state(m):
+            return m[1] == f"{BASE}/state" and json.loads(m[2])["mood"] == "happy"
+
+        happy_at, _, payload = watcher.find(happy_state, 45)
+        state = json.loads(payload)
+        assert state["faces"] >= 1 and state["camera"] == "ON" and state["valence"] > 0
+        changes = watcher.events("mood_changed")
+        assert changes and changes[-1]["to"] == "happy"
+
+        # the queue moved toward the new mood: the reorder after the change is brighter
+        reorders = watcher.events("queue_reordered")
+        last_change = max(i for i, e in enumerate(reorders) if e["reason"] == "mood changed")
+        before, after = reorders[last_change - 1], reorders[last_change]
+        mean_valence = lambda e: sum(u["valence"] for u in e["upcoming"]) / len(e["upcoming"])  # noqa: E731
+        assert mean_valence(after) > mean_valence(before) + 0.2, (before, after)
+        assert all({"similarity", "transition", "penalty"} <= set(u["parts"]) for u in after["upcoming"])
+
+        # the microphone heard the speech file
+        watcher.find(lambda m: m[1] == f"{BASE}/state" and json.loads(m[2])["voice"]["speech_recent"], 20)
+
+        # a policy command takes effect in the next state and reorders the queue
+        watcher.client.publish(f"{BASE}/policy/set", "uplift", qos=1)
+        watcher.find(lambda m: m[1] == f"{BASE}/state" and json.loads(m[2])["policy"] == "uplift", 10)
+        assert any(e["reason"] == "policy changed" for e in watcher.events("queue_reordered"))
+        # a malformed command is rejected on the event topic, and the daemon lives on
+        watcher.client.publish(f"{BASE}/volume/set", "eleven", qos=1)
+        watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2]).get("topic") == f"{BASE}/volume/set",
+                     10)
+        state = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/state", 5)[2])
+        assert state["player"]["state"] == "playing" and state["player"]["track"]["title"]
+        assert state["library"]["tracks"] == 4 * QUADRANT_CLIPS
+        assert proc.poll() is None
+
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"offline" and m[0] > t0, 5)
+        assert time.monotonic() - t0 < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        watcher.close()
+        broker.stop()
+        log.close()
+        print((tmp_path / "daemon.log").read_text()[-4000:])
