@@ -216,7 +216,6 @@ class Daemon:
         self.current_target = chosen.target if chosen is not None else None
         log.info("now playing: %s - %s", track.artist or "?", track.title or track.path)
         self._event({"type": "track_started", "track": _track_dict(track)})
-        self._say(f"now playing  {track.artist} - {track.title}")
         self._reorder("track started")
 
     def _on_track_failed(self, track: Any, reason: str) -> None:
@@ -249,9 +248,7 @@ class Daemon:
             self.player.play()
         self._event({"type": "queue_reordered", "reason": reason, "policy": self.policy,
                      "upcoming": [_upcoming_dict(u, self.table) for u in upcoming]})
-        if upcoming:
-            nxt = upcoming[0]
-            self._say(f"queue ({reason}): next {nxt.artist} - {nxt.title}  [{_why(nxt)}]")
+        self._show(reason)
         self._changed()
 
     # ----------------------------------------------------------------- mood
@@ -267,7 +264,6 @@ class Daemon:
                      self.mood.label, self.mood.confidence, self.mood.valence, self.mood.arousal)
             self._event({"type": "mood_changed", "from": previous.label, "to": self.mood.label,
                          "confidence": round(self.mood.confidence, 3)})
-            self._say(f"mood  {previous.label} -> {self.mood.label}  (confidence {self.mood.confidence:.2f})")
             self.current_target = None  # meet the listener where they are now
             self._reorder("mood changed")
         if _moved(previous, self.mood):
@@ -285,9 +281,19 @@ class Daemon:
         if self.bridge is not None:
             self.bridge.publish_event(event)
 
-    def _say(self, line: str) -> None:
-        if self.live is not None:
-            self.live(line)
+    def _show(self, reason: str) -> None:
+        """The live view (``run --live``): mood, now playing, the next three tracks and why."""
+        if self.live is None:
+            return
+        m = self.mood
+        current = self.player.current if self.player is not None else None
+        lines = [f"[{reason}] mood {m.label} (confidence {m.confidence:.2f}, valence {m.valence:+.2f}, "
+                 f"arousal {m.arousal:+.2f}, faces {m.faces}) policy {self.policy}",
+                 f"  now playing: {_name(current) if current is not None else '-'}"]
+        for u in self.upcoming[:3]:
+            v, a = self.table.emotion[u.index, 7:9]
+            lines.append(f"  next: {_name(u):<40} track v{v:+.2f} a{a:+.2f}  {_why(u)}")
+        self.live("\n".join(lines))
 
     def snapshot(self) -> dict[str, Any]:
         """The state as a plain dict (the MQTT state payload, see docs/mqtt.md)."""
@@ -377,6 +383,10 @@ def _upcoming_dict(u: UpcomingTrack, table: TrackTable) -> dict[str, Any]:
     return {"title": u.title, "artist": u.artist, "valence": valence, "arousal": arousal,
             "target": None if u.target is None else [round(float(t), 3) for t in u.target],
             "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
+
+
+def _name(track: Any) -> str:
+    return f"{track.artist} - {track.title}" if track.artist else track.title
 
 
 def _why(u: UpcomingTrack) -> str:
