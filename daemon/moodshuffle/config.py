@@ -50,7 +50,7 @@ class CameraConfig:
     #: video files: start again at the end
     loop: bool = False
     min_face_px: int = field(default=36, metadata=_range(12, 2048))
-    detector_threshold: float = field(default=0.6, metadata=_range(0.05, 0.99))
+    detector_threshold: float = field(default=0.5, metadata=_range(0.05, 0.99))
     #: when set, annotated frames are written here (off by default; privacy!)
     debug_dir: str | None = None
 

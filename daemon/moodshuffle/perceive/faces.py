@@ -29,6 +29,9 @@ log = logging.getLogger("moodshuffle.faces")
 CROP_SCALE = 1.15
 CROP_SHIFT_Y = 0.0
 NMS_IOU = 0.3
+#: keypoint sanity (fractions of the box width); see Detection.plausible
+MIN_EYE_SPAN = 0.15
+MIN_NOSE_DROP = 0.12
 #: frames darker than this (mean luminance 0..255) are contrast-enhanced before detection
 DARK_MEAN = 70
 
@@ -45,6 +48,21 @@ class Detection:
     @property
     def size(self) -> int:
         return int(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+    def plausible(self) -> bool:
+        """Face-shaped keypoints: the eyes apart and side by side (head roll within 45 degrees),
+        the nose clearly below the eye line (measured across the eye axis, so a tilted head
+        passes). Rejects the face-like textures BlazeFace scores at 0.5-0.7 (cartoon letters in
+        ``no_face.mp4``), which no real face in ``../shared/data/faces`` failed."""
+        right_eye, left_eye, nose = self.keypoints[0], self.keypoints[1], self.keypoints[2]
+        width = max(1.0, float(self.box[2] - self.box[0]))
+        eyes = left_eye - right_eye
+        span = float(np.linalg.norm(eyes))
+        if span / width < MIN_EYE_SPAN or eyes[0] < abs(eyes[1]):
+            return False
+        normal = np.array([-eyes[1], eyes[0]]) / span
+        drop = float(np.dot(nose - (left_eye + right_eye) / 2, normal)) / width
+        return drop >= MIN_NOSE_DROP
 
 
 def _anchors(size: int) -> np.ndarray:
@@ -163,7 +181,8 @@ class FaceAnalyzer:
         if dark:
             gray = enhance_if_dark(gray)
             frame_bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-        return [(d, align_crop(gray, d)) for d in self.detector.detect(frame_bgr) if d.size >= self.min_face_px]
+        return [(d, align_crop(gray, d)) for d in self.detector.detect(frame_bgr)
+                if d.size >= self.min_face_px and d.plausible()]
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
         found = self.crops(frame_bgr)
