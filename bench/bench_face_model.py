@@ -1,0 +1,38 @@
+"""Expression model latency per face (one thread, one face per call): median and p95.
+
+    .venv/bin/python bench/bench_face_model.py
+
+Budget (issue 3): at most 2 ms per face on one core of the development machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "daemon"))
+
+import numpy as np  # noqa: E402
+
+from moodshuffle.perceive.expression import ExpressionModel  # noqa: E402
+
+
+def main() -> None:
+    data = np.load(REPO.parent / "shared" / "data" / "fer2013" / "fer2013_publictest.npz")
+    faces = data["images"][:500]
+    net = ExpressionModel(num_threads=1)
+    for face in faces[:20]:
+        net.predict(face[None])
+    times = []
+    for face in faces:
+        t0 = time.perf_counter()
+        net.predict(face[None])
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"per face: median {np.median(times):.3f} ms, p95 {np.percentile(times, 95):.3f} ms "
+          f"({len(times)} PublicTest faces, one thread)")
+
+
+if __name__ == "__main__":
+    main()
