@@ -142,3 +142,23 @@ def test_small_library_that_played_through_still_yields_a_queue():
     state = MoodEstimator(cfg).update(0.0)
     queue = rank_upcoming(table, state, "match", history, 10, np.random.default_rng(0), cfg, current=1)
     assert 1 <= len(queue) <= 4 and all(u.track_id != 1 for u in queue)
+
+
+def test_on_the_scanned_index_match_follows_and_uplift_climbs(scanned_4q):
+    """The same script on the real index: emotions from the music model, not from labels."""
+    from moodshuffle.library.index import TrackIndex
+
+    _, index = scanned_4q
+    table = TrackIndex(index).load_table()
+    assert len(table) == 40
+    cfg = MoodConfig(step=0.25, temperature=0.05, artist_gap=0)
+    neutral, sad, happy = scripted_moods(cfg)
+    rng = np.random.default_rng(5)
+    valence = table.emotion[:, 7]
+    sad_queue = rank_upcoming(table, sad, "match", PlayHistory(), 5, rng, cfg)
+    happy_queue = rank_upcoming(table, happy, "match", PlayHistory(), 5, rng, cfg)
+    assert np.mean([valence[u.index] for u in sad_queue]) < 0 < np.mean([valence[u.index] for u in happy_queue])
+    uplift = rank_upcoming(table, sad, "uplift", PlayHistory(), 8, rng, cfg)
+    targets_v = [u.target[0] for u in uplift]
+    assert all(b >= a - 1e-6 for a, b in zip(targets_v, targets_v[1:], strict=False))
+    assert valence[uplift[0].index] < 0 < valence[uplift[-1].index]

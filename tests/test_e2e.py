@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import pytest
 import yaml
 
 from tests.broker import Broker, free_port
+from tests.conftest import SCANNED_PER_QUADRANT
 
 BASE = "moodshuffle/e2e"
-QUADRANT_CLIPS = 6  # per quadrant
 
 
 class Watcher:
@@ -65,29 +62,8 @@ class Watcher:
         self.client.disconnect()
 
 
-@pytest.fixture(scope="module")
-def library(shared_data, tmp_path_factory) -> tuple[Path, Path]:
-    """A folder of real 4Q clips, scanned with the real scanner into an index."""
-    import csv
-
-    root = tmp_path_factory.mktemp("e2e")
-    music = root / "music"
-    with open(shared_data / "music-4q" / "labels.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    for q in ("Q1", "Q2", "Q3", "Q4"):
-        for r in [r for r in rows if r["quadrant"] == q][:QUADRANT_CLIPS]:
-            (music / q).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shared_data / "music-4q" / r["file"], music / q)
-    index = root / "index.sqlite3"
-    cfg = root / "scan.yaml"
-    cfg.write_text(yaml.safe_dump({"library": {"paths": [str(music)], "index_path": str(index)}}))
-    subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(cfg), "scan"], check=True, capture_output=True,
-                   timeout=300)
-    return music, index
-
-
-def test_daemon_follows_the_room_end_to_end(shared_data, library, tmp_path):
-    music, index = library
+def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
+    music, index = scanned_4q
     broker = Broker(tmp_path, free_port()).start()
     config = {
         "device_id": "e2e",
@@ -141,7 +117,7 @@ def test_daemon_follows_the_room_end_to_end(shared_data, library, tmp_path):
                      10)
         state = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/state", 5)[2])
         assert state["player"]["state"] == "playing" and state["player"]["track"]["title"]
-        assert state["library"]["tracks"] == 4 * QUADRANT_CLIPS
+        assert state["library"]["tracks"] == 4 * SCANNED_PER_QUADRANT
         assert proc.poll() is None
 
         t0 = time.monotonic()
