@@ -5,8 +5,8 @@ quadrant head, in one TFLite graph.
     TF_USE_LEGACY_KERAS=1 nice .venv/bin/python models/train_music.py --work /work/ckpt/music
 
 Steps (each cached in ``--work``): (1) build the graph [power spectrogram patches -> mel
-filterbank -> log10(10000 mel + 1) -> musicnn MSD up to its 200-d penultimate layer],
-restore the MSD checkpoint shipped in the musicnn wheel, and extract the penultimate
+filterbank -> log10(10000 mel + 1) -> musicnn tagger(s) up to their 200-d penultimate layers],
+restore the checkpoints shipped in the musicnn wheel, and extract the penultimate
 features of the 720 clips of ``../shared/data/music-4q`` with the daemon's own windowing
 (``moodshuffle.library.analysis``); (2) fit a logistic-regression head on the mean and
 standard deviation of the patches' features, choosing its regularisation by artist-grouped
@@ -50,8 +50,9 @@ def split_artists(rows: list[dict[str, str]]) -> np.ndarray:
     return np.array([r["artist"] in val for r in rows])
 
 
-def build_graph(tf, k: int, head: dict | None = None):
-    """The TF1 graph; returns (session, input, penultimate, probs-or-None)."""
+def build_graph(tf, k: int, head: dict | None = None, backbones: tuple[str, ...] = ("MSD",)):
+    """The TF1 graph; returns (session, input, features, probs-or-None). ``features`` is the
+    per-patch concatenation of the penultimate layers of the musicnn ``backbones``."""
     import librosa
     from musicnn import models
 
@@ -60,25 +61,30 @@ def build_graph(tf, k: int, head: dict | None = None):
     tf.compat.v1.reset_default_graph()
     mel = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=96).T.astype(np.float32)  # (257, 96)
     x = tf.compat.v1.placeholder(tf.float32, [k, PATCH_FRAMES, N_FFT // 2 + 1], name="power_spectrogram")
-    with tf.name_scope("model"):
-        melspec = tf.tensordot(x, tf.constant(mel), axes=[[2], [0]])
-        logmel = tf.math.log(10000.0 * melspec + 1.0) / np.log(10.0)
-        outs = models.define_model(logmel, False, "MSD_musicnn", 50)
-        penultimate = outs[-1]
+    melspec = tf.tensordot(x, tf.constant(mel), axes=[[2], [0]])
+    logmel = tf.math.log(10000.0 * melspec + 1.0) / np.log(10.0)
+    penultimates, savers = [], []
+    for name in backbones:
+        with tf.compat.v1.variable_scope(name.lower()):
+            outs = models.define_model(logmel, False, f"{name}_musicnn", 50)
+        penultimates.append(outs[-1])
+        scoped = tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, scope=name.lower() + "/")
+        # the checkpoints name the variables without our scope
+        savers.append((tf.compat.v1.train.Saver({v.op.name.split("/", 1)[1]: v for v in scoped}), name))
+    features = tf.concat(penultimates, axis=1)
     sess = tf.compat.v1.Session()
     sess.run(tf.compat.v1.global_variables_initializer())
-    ckpt = Path(models.__file__).parent / "MSD_musicnn"
-    # restore only musicnn's variables (the graph has none of its own)
-    tf.compat.v1.train.Saver().restore(sess, str(ckpt) + "/")
+    for saver, name in savers:
+        saver.restore(sess, str(Path(models.__file__).parent / f"{name}_musicnn") + "/")
     probs = None
     if head is not None:
-        mean = tf.reduce_mean(penultimate, axis=0, keepdims=True)
-        std = tf.sqrt(tf.reduce_mean(tf.square(penultimate - mean), axis=0, keepdims=True) + 1e-8)
+        mean = tf.reduce_mean(features, axis=0, keepdims=True)
+        std = tf.sqrt(tf.reduce_mean(tf.square(features - mean), axis=0, keepdims=True) + 1e-8)
         pooled = tf.concat([mean, std], axis=1)
         z = (pooled - tf.constant(head["mu"][None, :])) / tf.constant(head["sigma"][None, :])
         logits = tf.matmul(z, tf.constant(head["coef"].T)) + tf.constant(head["intercept"][None, :])
         probs = tf.nn.softmax(logits, name="quadrant_probs")
-    return sess, x, penultimate, probs
+    return sess, x, features, probs
 
 
 def extract(args, tf) -> None:
@@ -86,9 +92,9 @@ def extract(args, tf) -> None:
     from moodshuffle.library.decode import decode_windows
 
     rows = load_labels()
-    out = Path(args.work) / "features.npz"
-    sess, x, penultimate, _ = build_graph(tf, PATCHES)
-    feats = np.zeros((len(rows), PATCHES, 200), np.float32)
+    out = Path(args.work) / f"features_{'_'.join(args.backbones)}.npz"
+    sess, x, penultimate, _ = build_graph(tf, PATCHES, backbones=tuple(args.backbones))
+    feats = np.zeros((len(rows), PATCHES, 200 * len(args.backbones)), np.float32)
     t0 = time.time()
     for i, row in enumerate(rows):
         windows = decode_windows(DATA / row["file"], SAMPLE_RATE, WINDOW_S, PATCHES)
@@ -117,7 +123,7 @@ def fit(args) -> dict:
     from sklearn.model_selection import GroupKFold
 
     rows = load_labels()
-    data = np.load(Path(args.work) / "features.npz")
+    data = np.load(Path(args.work) / f"features_{'_'.join(args.backbones)}.npz")
     X = pool(data["feats"])
     y = np.array([QUADRANTS.index(r["quadrant"]) for r in rows])
     groups = np.array([r["artist"] for r in rows])
@@ -162,7 +168,7 @@ def fit(args) -> dict:
 def export(args, tf, head: dict) -> None:
     from moodshuffle.library.analysis import PATCHES
 
-    sess, x, _, probs = build_graph(tf, PATCHES, head)
+    sess, x, _, probs = build_graph(tf, PATCHES, head, tuple(args.backbones))
     converter = tf.compat.v1.lite.TFLiteConverter.from_session(sess, [x], [probs])
     if args.quantize == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights, float activations
@@ -180,6 +186,8 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/moodshuffle-music")
     parser.add_argument("--out", default=str(REPO / "models" / "music_emotion.tflite"))
     # int8 weights (dynamic) cost 11 points of validation accuracy (69.2% -> 58.3%), float16 nothing
+    parser.add_argument("--backbones", nargs="+", choices=("MSD", "MTT"), default=["MSD"],
+                        help="musicnn taggers whose penultimate features feed the head")
     parser.add_argument("--quantize", choices=("dynamic", "float16", "none"), default="float16")
     args = parser.parse_args()
     Path(args.work).mkdir(parents=True, exist_ok=True)
@@ -188,7 +196,7 @@ def main() -> None:
     import tensorflow as tf
 
     tf.compat.v1.disable_eager_execution()
-    if not (Path(args.work) / "features.npz").exists():
+    if not (Path(args.work) / f"features_{'_'.join(args.backbones)}.npz").exists():
         extract(args, tf)
     head = fit(args)
     export(args, tf, head)
