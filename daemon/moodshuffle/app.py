@@ -62,6 +62,7 @@ class Daemon:
         self._rescan = asyncio.Event()
         self._stop = asyncio.Event()
         self._state_dirty = True
+        self._reload: asyncio.Future[None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
     async def run(self) -> int:
@@ -181,6 +182,10 @@ class Daemon:
             log.warning("the library index %s has no playable tracks yet: waiting for a scan of %s", path,
                         ", ".join(self.cfg.library.paths))
 
+    async def _reload_table(self) -> None:
+        self.table = await asyncio.to_thread(self.index.load_table)
+        self._changed()
+
     async def _scan(self) -> None:
         from moodshuffle.library.scanner import scan_library
 
@@ -222,6 +227,8 @@ class Daemon:
         log.warning("cannot play %s: %s (skipped, marked failed in the index)", track.path, reason)
         if self.index is not None:
             self.index.mark_failed(track.path, reason)
+            # the failed track leaves the in-memory table too, so it is never chosen again
+            self._reload = asyncio.ensure_future(self._reload_table())
         self._event({"type": "error", "source": "player", "path": track.path, "reason": reason})
 
     def _on_skipped(self, track: Any, position_s: float) -> None:
