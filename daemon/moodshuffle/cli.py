@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,9 @@ def _eval(args: argparse.Namespace, cfg: Config) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # OpenCV's own warnings (a missing /dev/videoN on every retry) would drown the daemon's log;
+    # the daemon reports the camera's state itself
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     args = _parser().parse_args(argv)
     try:
         cfg = load_config(args.config)

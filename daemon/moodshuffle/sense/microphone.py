@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -46,22 +46,22 @@ class AudioSource(Protocol):
     def close(self) -> None: ...
 
 
-@contextlib.contextmanager
-def _quiet_alsa():
-    """PortAudio's ALSA probing prints pages of warnings on fd 2; hide them."""
-    try:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-    except OSError:
-        yield
+_ALSA_HANDLER = None
+
+
+def _silence_alsa() -> None:
+    """Give ALSA a no-op error handler: PortAudio's device probing otherwise prints pages of
+    warnings. (Redirecting fd 2 instead would also swallow other threads' log lines.)"""
+    global _ALSA_HANDLER
+    if _ALSA_HANDLER is not None:
         return
     try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
+        asound = ctypes.cdll.LoadLibrary("libasound.so.2")
+    except OSError:
+        return
+    prototype = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
+    _ALSA_HANDLER = prototype(lambda *args: None)  # kept referenced for the life of the process
+    asound.snd_lib_error_set_handler(_ALSA_HANDLER)
 
 
 class PyAudioSource:
@@ -88,17 +88,17 @@ class PyAudioSource:
         raise MicrophoneUnavailable(f"no input device named like {self.device!r}")
 
     def open(self) -> None:
-        with _quiet_alsa():
-            import pyaudio
+        _silence_alsa()
+        import pyaudio
 
-            self._pa = pyaudio.PyAudio()
-            try:
-                index = self._index(self._pa)
-                self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
-                                             frames_per_buffer=BLOCK, input_device_index=index)
-            except (OSError, MicrophoneUnavailable) as exc:
-                self.close()
-                raise MicrophoneUnavailable(str(exc)) from exc
+        self._pa = pyaudio.PyAudio()
+        try:
+            index = self._index(self._pa)
+            self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
+                                         frames_per_buffer=BLOCK, input_device_index=index)
+        except (OSError, MicrophoneUnavailable) as exc:
+            self.close()
+            raise MicrophoneUnavailable(str(exc)) from exc
 
     def read(self) -> np.ndarray:
         if self._stream is None:
@@ -220,8 +220,7 @@ class VoiceListener:
             try:
                 if source is None:
                     source = open_source(self.cfg)
-                    with _quiet_alsa():
-                        source.open()
+                    source.open()
                     failures = 0
                     loop.call_soon_threadsafe(self._set_status, "ON")
                 block = source.read() * self._gain
