@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/moodshuffle-music")
     parser.add_argument("--out", default=str(REPO / "models" / "music_emotion.tflite"))
     # int8 weights (dynamic) cost 11 points of validation accuracy (69.2% -> 58.3%), float16 nothing
-    parser.add_argument("--backbones", nargs="+", choices=("MSD", "MTT"), default=["MSD"],
+    parser.add_argument("--backbones", nargs="+", choices=("MSD", "MTT"), default=["MSD", "MTT"],
                         help="musicnn taggers whose penultimate features feed the head")
     parser.add_argument("--quantize", choices=("dynamic", "float16", "none"), default="float16")
     args = parser.parse_args()
