@@ -81,8 +81,12 @@ def main() -> None:
     print(f"CPU: {100 * cpu / elapsed:.2f}% of one core (budget 5%)")
     print(f"RSS: peak {max(rss) / 2**20:.0f} MB (budget 200 MB), mean first third {first / 2**20:.1f} MB, "
           f"last third {last / 2**20:.1f} MB, growth {(last - first) / 2**20:+.1f} MB")
+    print("RSS every 5 min (MB): " + " ".join(f"{s[2] / 2**20:.0f}" for s in samples[::30]))
     print(f"errors logged: {log.count('ERROR')}, mood changes: {log.count('mood changed')}, "
           f"tracks started: {log.count('now playing')}")
+    for line in log.splitlines():
+        if "ERROR" in line or "WARNING" in line:
+            print("  " + line)
 
 
 if __name__ == "__main__":

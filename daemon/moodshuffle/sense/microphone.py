@@ -15,6 +15,7 @@ import ctypes
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -177,9 +178,8 @@ class VoiceListener:
         self.last_alive = time.monotonic()
         self._enabled = microphone.enabled
         self._gain = 10 ** (microphone.gain_db / 20)
-        self._ring = np.zeros(int(RING_S * SAMPLE_RATE), np.float32)
-        self._filled = 0
-        self._lock = threading.Lock()
+        # the ring buffer: the last RING_S seconds as 100 ms blocks (old blocks fall out)
+        self._ring: deque[np.ndarray] = deque(maxlen=int(RING_S * SAMPLE_RATE / BLOCK))
         self._stop = threading.Event()
         self._poke = threading.Event()  # wakes the capture thread from a back-off wait
         self._last_arousal: float | None = None
@@ -235,15 +235,10 @@ class VoiceListener:
                 self._poke.wait(delay)
                 self._poke.clear()
                 continue
-            with self._lock:
-                n = len(block)
-                self._ring = np.roll(self._ring, -n)
-                self._ring[-n:] = block
-                self._filled = min(len(self._ring), self._filled + n)
-            since_chunk += n
-            if since_chunk >= CHUNK_S * SAMPLE_RATE:
-                with self._lock:
-                    chunk = self._ring[-since_chunk:].copy()
+            self._ring.append(block)
+            since_chunk += 1
+            if since_chunk * BLOCK >= CHUNK_S * SAMPLE_RATE:
+                chunk = np.concatenate(list(self._ring)[-since_chunk:])
                 since_chunk = 0
                 loop.call_soon_threadsafe(chunks.put_nowait, (chunk, time.monotonic()))
         if source is not None:
