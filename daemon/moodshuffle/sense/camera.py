@@ -23,9 +23,16 @@ class CameraUnavailable(RuntimeError):
 
 
 class FrameSource(Protocol):
+    """A camera, stream or video file. ``open`` raises CameraUnavailable when the device is
+    missing or busy; ``read`` returns the newest frame (BGR uint8 (H, W, 3), rotated by
+    ``camera.rotation``) or raises CameraUnavailable when the source stopped delivering;
+    ``close`` releases the device and may be called at any time, twice included."""
+
     def open(self) -> None: ...
     def read(self) -> np.ndarray: ...
     def close(self) -> None: ...
+    @property
+    def is_open(self) -> bool: ...
 
 
 def _rotate(frame: np.ndarray, rotation: int) -> np.ndarray:
@@ -63,6 +70,10 @@ class OpenCVCamera:
         if not ok or frame is None:
             raise CameraUnavailable(f"camera {self.cfg.source!r} gave no frame")
         return _rotate(frame, self.cfg.rotation)
+
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
 
     def close(self) -> None:
         if self._cap is not None:
@@ -116,6 +127,10 @@ class VideoFileSource:
             self._pos = 1
         return _rotate(frame, self.cfg.rotation)
 
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
+
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
@@ -152,6 +167,10 @@ class Picamera2Source:
         except Exception as exc:
             raise CameraUnavailable(f"Picamera2: {exc}") from exc
         return _rotate(frame[:, :, :3], self.cfg.rotation)
+
+    @property
+    def is_open(self) -> bool:
+        return self._cam is not None
 
     def close(self) -> None:
         if self._cam is not None:
