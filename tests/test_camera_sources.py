@@ -19,6 +19,7 @@ from moodshuffle.sense.camera import (
     OpenCVCamera,
     Picamera2Source,
     VideoFileSource,
+    drain_to_newest,
     open_source,
 )
 from moodshuffle.sense.sampler import FaceSampler
@@ -142,3 +143,33 @@ def test_frames_are_not_written_anywhere_by_default(video, tmp_path, monkeypatch
 
     asyncio.run(go())
     assert list(tmp_path.rglob("*")) == []
+
+
+class BufferedStream:
+    """A stream holding ``buffered`` old frames that come back at once; after them each frame
+    arrives live, one frame period later. ``ends_after`` grabs in all, then it stops."""
+
+    def __init__(self, buffered: int, period_s: float, ends_after: int = 10_000) -> None:
+        self.buffered, self.period_s, self.ends_after, self.grabs = buffered, period_s, ends_after, 0
+
+    def grab(self) -> bool:
+        self.grabs += 1
+        if self.grabs > self.ends_after:
+            return False
+        if self.grabs > self.buffered:
+            time.sleep(self.period_s)
+        return True
+
+
+@pytest.mark.parametrize("buffered", [0, 1, 5])
+def test_draining_stops_at_the_first_live_frame(buffered):
+    stream = BufferedStream(buffered, period_s=0.02)
+    assert drain_to_newest(stream.grab, frame_period_s=0.02)
+    assert stream.grabs == buffered + 1
+
+
+def test_draining_a_source_that_never_waits_is_bounded_and_a_stopped_one_reports_it():
+    stream = BufferedStream(10_000, period_s=0.02)
+    assert drain_to_newest(stream.grab, frame_period_s=0.02, max_grabs=50)
+    assert stream.grabs == 50
+    assert not drain_to_newest(BufferedStream(3, 0.02, ends_after=3).grab, frame_period_s=0.02)
