@@ -51,6 +51,18 @@ def test_no_frame_of_the_no_face_video_yields_a_face(faces_dir, analyzer):
     assert frames > 90
 
 
+def test_a_small_distant_face_is_found_and_read(faces_dir, analyzer):
+    # the smiling photo shrunk so its face is about 32 px wide in a 640x480 room
+    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    full = max(analyzer.detector.detect(img), key=lambda d: d.size).size
+    small = cv2.resize(img, None, fx=32 / full, fy=32 / full, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 110, np.uint8)
+    frame[300 : 300 + small.shape[0], 420 : 420 + small.shape[1]] = small
+    obs = analyzer.analyze(frame, 0.0)
+    assert len(obs) == 1 and 24 <= obs[0].face_px <= 44
+    assert int(np.argmax(obs[0].probs)) == INDEX["happy"]
+
+
 def test_several_people_are_all_found(faces_dir):
     detector = FaceDetector(Path(ModelsConfig().face_detector), CameraConfig().detector_threshold)
     assert len(detector.detect(cv2.imread(str(faces_dir / "media" / "multi_face.jpg")))) >= 4
