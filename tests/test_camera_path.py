@@ -150,3 +150,13 @@ def test_vanished_camera_is_survived_and_camera_off_releases_it(faces_dir, analy
 
     _, statuses = sample(cfg, analyzer, 0, during=scenario)
     assert statuses == ["ON", "unavailable", "ON", "OFF"]
+
+
+def test_gray_and_bgra_frames_are_read_and_a_malformed_frame_is_refused(faces_dir, analyzer):
+    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    assert len(analyzer.analyze(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), 0.0)) == 1
+    assert len(analyzer.analyze(cv2.cvtColor(img, cv2.COLOR_BGR2BGRA), 0.0)) == 1
+    with pytest.raises(ValueError, match="uint8"):
+        analyzer.analyze(img.astype(np.float32), 0.0)
+    with pytest.raises(ValueError, match="uint8"):
+        analyzer.analyze(img[:, :, :2], 0.0)

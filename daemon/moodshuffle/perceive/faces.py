@@ -21,7 +21,7 @@ import numpy as np
 
 from moodshuffle.config import CameraConfig, ModelsConfig
 from moodshuffle.observations import FaceObservation
-from moodshuffle.perceive.expression import FACE_SIZE, ExpressionModel
+from moodshuffle.perceive.expression import FACE_SIZE, ExpressionModel, prepare_face
 from moodshuffle.runtime import ModelError, load_interpreter
 
 log = logging.getLogger("moodshuffle.faces")
@@ -213,22 +213,32 @@ class FaceAnalyzer:
         self.expression = ExpressionModel(Path(models.face_expression), models.num_threads)
 
     def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
-        """Detections large enough to read, with their 48x48 crops."""
+        """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
+        (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
+        if frame_bgr.dtype != np.uint8 or frame_bgr.ndim not in (2, 3) or (
+                frame_bgr.ndim == 3 and frame_bgr.shape[2] not in (3, 4)) or min(frame_bgr.shape[:2]) < 8:
+            raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
+                             f"got {frame_bgr.dtype} {frame_bgr.shape}")
+        if frame_bgr.ndim == 3 and frame_bgr.shape[2] == 4:
+            frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_BGRA2BGR)
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
         if frame_bgr.ndim == 2:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
-        dark = float(gray.mean()) < DARK_MEAN
-        if dark:
+        if float(gray.mean()) < DARK_MEAN:
             gray = enhance_if_dark(gray)
             frame_bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
         return [(d, align_crop(gray, d)) for d in self.detector.detect(frame_bgr)
                 if d.size >= self.min_face_px and d.plausible()]
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
+        """One FaceObservation per readable face, best detector score first; [] when there is
+        none. ``frame_bgr`` as for ``crops``; ``timestamp`` (monotonic seconds) is copied into
+        each observation. confidence = detector score x a size factor (0.4 at ``min_face_px``,
+        1 from twice that). The frame is neither kept nor written."""
         found = self.crops(frame_bgr)
         if not found:
             return []
-        probs = self.expression.predict(np.stack([c for _, c in found]))
+        probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
         out = []
         for (det, _), p in zip(found, probs, strict=True):
             # a face twice the minimum size or more is fully trusted; smaller ones less
