@@ -58,10 +58,11 @@ def per_frame(analyzer: FaceAnalyzer, n: int = 300) -> None:
         print(f"per frame (640x480, {what}): median {np.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms")
 
 
-def idle_share(analyzer: FaceAnalyzer, seconds: float, video: str) -> None:
+def idle_share(analyzer: FaceAnalyzer, seconds: float, video: str, realtime: bool) -> None:
     """Realtime playback: between samples the file source skips to the wall-clock position,
-    which decodes every frame (a live camera does not), so this overstates a camera's share."""
-    cfg = CameraConfig(source=str(SHARED / "faces" / "media" / video), interval_s=2.0, loop=True)
+    which decodes every frame (a live camera does not), so this overstates a camera's share;
+    stepped playback decodes one frame per sample, closer to a camera's retrieve."""
+    cfg = CameraConfig(source=str(SHARED / "faces" / "media" / video), interval_s=2.0, loop=True, realtime=realtime)
 
     async def go() -> None:
         sampler = FaceSampler(cfg, analyzer)
@@ -72,7 +73,9 @@ def idle_share(analyzer: FaceAnalyzer, seconds: float, video: str) -> None:
         share = (time.process_time() - c0) / (time.monotonic() - t0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        print(f"sampling loop at one sample / 2 s on {video}: {100 * share:.2f}% of one core over {seconds:.0f} s")
+        mode = "realtime" if realtime else "stepped"
+        print(f"sampling loop at one sample / 2 s on {video} ({mode}): {100 * share:.2f}% of one core "
+              f"over {seconds:.0f} s")
 
     asyncio.run(go())
 
@@ -84,7 +87,8 @@ def main() -> None:
     analyzer = FaceAnalyzer(CameraConfig(), ModelsConfig())
     per_frame(analyzer)
     for video in ("WolfgangLanger_Pexels.mp4", "no_face.mp4"):
-        idle_share(analyzer, args.idle_seconds, video)
+        for realtime in (True, False):
+            idle_share(analyzer, args.idle_seconds, video, realtime)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class CameraConfig:
     #: device index ("0"), "/dev/videoN", a video file path, a URL, or "picamera2"
     source: str = "0"
     interval_s: float = field(default=2.0, metadata=_range(0.05, 3600))
+    #: live cameras: the capture size asked for (the driver may pick the nearest it has); files keep theirs
     width: int = field(default=640, metadata=_range(64, 4096))
     height: int = field(default=480, metadata=_range(48, 4096))
     rotation: int = field(default=0, metadata=_choice(0, 90, 180, 270))
