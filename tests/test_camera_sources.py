@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import CameraConfig
+from moodshuffle.observations import NobodySeen
 from moodshuffle.sense.camera import (
     CameraUnavailable,
     OpenCVCamera,
@@ -173,3 +174,34 @@ def test_draining_a_source_that_never_waits_is_bounded_and_a_stopped_one_reports
     assert drain_to_newest(stream.grab, frame_period_s=0.02, max_grabs=50)
     assert stream.grabs == 50
     assert not drain_to_newest(BufferedStream(3, 0.02, ends_after=3).grab, frame_period_s=0.02)
+
+
+class FirstFrameMalformed:
+    """Refuses the first frame as the real analyzer refuses a malformed one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list:
+        self.calls += 1
+        if self.calls == 1:
+            raise ValueError("frame must be uint8")
+        return []
+
+
+def test_a_malformed_frame_is_skipped_with_a_warning_and_sampling_goes_on(video, caplog):
+    cfg = CameraConfig(source=str(video), realtime=False, interval_s=0.05)
+    seen: list = []
+
+    async def go() -> str:
+        sampler = FaceSampler(cfg, FirstFrameMalformed())
+        task = asyncio.create_task(sampler.run(seen.append))
+        await asyncio.sleep(0.4)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return sampler.status
+
+    with caplog.at_level(logging.WARNING, logger="moodshuffle.camera"):
+        assert asyncio.run(go()) == "ON"
+    assert any("frame skipped" in r.message for r in caplog.records)
+    assert len(seen) >= 3 and all(isinstance(o, NobodySeen) for o in seen)
