@@ -231,7 +231,7 @@ class FaceAnalyzer:
                 if d.size >= self.min_face_px and d.plausible()]
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
-        """One FaceObservation per readable face, best detector score first; [] when there is
+        """One FaceObservation per readable face (in detection order); [] when there is
         none. ``frame_bgr`` as for ``crops``; ``timestamp`` (monotonic seconds) is copied into
         each observation. confidence = detector score x a size factor (0.4 at ``min_face_px``,
         1 from twice that). The frame is neither kept nor written."""
