@@ -51,14 +51,29 @@ def test_no_frame_of_the_no_face_video_yields_a_face(faces_dir, analyzer):
     assert frames > 90
 
 
+def test_a_small_distant_face_is_found_and_read(faces_dir, analyzer):
+    # the smiling photo shrunk so its face is about 32 px wide in a 640x480 room
+    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    full = max(analyzer.detector.detect(img), key=lambda d: d.size).size
+    small = cv2.resize(img, None, fx=32 / full, fy=32 / full, interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 110, np.uint8)
+    frame[300 : 300 + small.shape[0], 420 : 420 + small.shape[1]] = small
+    obs = analyzer.analyze(frame, 0.0)
+    assert len(obs) == 1 and 24 <= obs[0].face_px <= 44
+    assert int(np.argmax(obs[0].probs)) == INDEX["happy"]
+
+
 def test_several_people_are_all_found(faces_dir):
     detector = FaceDetector(Path(ModelsConfig().face_detector), CameraConfig().detector_threshold)
     assert len(detector.detect(cv2.imread(str(faces_dir / "media" / "multi_face.jpg")))) >= 4
 
 
 def test_dark_frame_is_enhanced_and_face_still_found(faces_dir, analyzer):
-    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
-    dark = (img.astype(np.float32) * 0.15).astype(np.uint8)
+    # at 5% brightness the detector alone misses this face; CLAHE brings it back
+    img = cv2.imread(str(faces_dir / "yale" / "subject02_happy.png"))
+    dark = (img.astype(np.float32) * 0.05).astype(np.uint8)
+    raw = [d for d in analyzer.detector.detect(dark) if d.size >= analyzer.min_face_px and d.plausible()]
+    assert raw == []
     assert len(analyzer.analyze(dark, 0.0)) == 1
 
 
@@ -135,3 +150,13 @@ def test_vanished_camera_is_survived_and_camera_off_releases_it(faces_dir, analy
 
     _, statuses = sample(cfg, analyzer, 0, during=scenario)
     assert statuses == ["ON", "unavailable", "ON", "OFF"]
+
+
+def test_gray_and_bgra_frames_are_read_and_a_malformed_frame_is_refused(faces_dir, analyzer):
+    img = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    assert len(analyzer.analyze(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), 0.0)) == 1
+    assert len(analyzer.analyze(cv2.cvtColor(img, cv2.COLOR_BGR2BGRA), 0.0)) == 1
+    with pytest.raises(ValueError, match="uint8"):
+        analyzer.analyze(img.astype(np.float32), 0.0)
+    with pytest.raises(ValueError, match="uint8"):
+        analyzer.analyze(img[:, :, :2], 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -23,13 +24,39 @@ class CameraUnavailable(RuntimeError):
 
 
 class FrameSource(Protocol):
+    """A camera, stream or video file. ``open`` raises CameraUnavailable when the device is
+    missing or busy; ``read`` returns the newest frame (BGR uint8 (H, W, 3), rotated by
+    ``camera.rotation``) or raises CameraUnavailable when the source stopped delivering;
+    ``close`` releases the device and may be called at any time, twice included."""
+
     def open(self) -> None: ...
     def read(self) -> np.ndarray: ...
     def close(self) -> None: ...
+    @property
+    def is_open(self) -> bool: ...
 
 
 def _rotate(frame: np.ndarray, rotation: int) -> np.ndarray:
     return cv2.rotate(frame, _ROTATE[rotation]) if rotation else frame
+
+
+#: most frames skipped in one read (a network stream's buffer may hold many seconds)
+MAX_DRAIN = 120
+
+
+def drain_to_newest(grab: Callable[[], bool], frame_period_s: float, max_grabs: int = MAX_DRAIN) -> bool:
+    """Grab until a grab has to wait for the device: the frame it then holds was captured after
+    the call began, not one the driver or stream buffered while we slept. A buffered frame comes
+    back at once, a live one after up to a frame period, so a grab that takes more than half a
+    period ends the drain. Returns False when the source stopped delivering. A V4L2 camera with
+    a one-frame buffer costs two grabs (V4L2 grabs do not decode); a stream as many as it buffered."""
+    for _ in range(max_grabs):
+        started = time.monotonic()
+        if not grab():
+            return False
+        if time.monotonic() - started > frame_period_s / 2:
+            return True
+    return True
 
 
 class OpenCVCamera:
@@ -55,14 +82,18 @@ class OpenCVCamera:
     def read(self) -> np.ndarray:
         if self._cap is None:
             raise CameraUnavailable("camera not open")
-        # drain frames the driver buffered since the last sample (cheap: grab does not decode)
-        for _ in range(4):
-            if not self._cap.grab():
-                raise CameraUnavailable(f"camera {self.cfg.source!r} stopped delivering frames")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        period = 1.0 / fps if 1 <= fps <= 240 else 1 / 30
+        if not drain_to_newest(self._cap.grab, period):
+            raise CameraUnavailable(f"camera {self.cfg.source!r} stopped delivering frames")
         ok, frame = self._cap.retrieve()
         if not ok or frame is None:
             raise CameraUnavailable(f"camera {self.cfg.source!r} gave no frame")
         return _rotate(frame, self.cfg.rotation)
+
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
 
     def close(self) -> None:
         if self._cap is not None:
@@ -116,6 +147,10 @@ class VideoFileSource:
             self._pos = 1
         return _rotate(frame, self.cfg.rotation)
 
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
+
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
@@ -152,6 +187,10 @@ class Picamera2Source:
         except Exception as exc:
             raise CameraUnavailable(f"Picamera2: {exc}") from exc
         return _rotate(frame[:, :, :3], self.cfg.rotation)
+
+    @property
+    def is_open(self) -> bool:
+        return self._cam is not None
 
     def close(self) -> None:
         if self._cam is not None:

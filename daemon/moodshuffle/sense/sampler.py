@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -28,11 +29,22 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 
 
+class FrameAnalyzer(Protocol):
+    """What the sampler needs of ``perceive.faces.FaceAnalyzer``."""
+
+    def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]: ...
+
+
 class FaceSampler:
     """Runs ``analyzer.analyze(frame, timestamp)`` on the newest frame every interval and emits
-    its FaceObservations, or one NobodySeen when the frame holds no face."""
+    its FaceObservations, or one NobodySeen when the frame holds no face.
 
-    def __init__(self, camera: CameraConfig, analyzer: object,
+    ``status``: "ON" (sampling), "OFF" (disabled, device released) or "unavailable" (cannot open
+    or read; retried with back-off); ``on_status(status)`` is called on each change, in the event
+    loop. ``last_alive``: monotonic time of the last loop iteration (for the watchdog; while ON it
+    is at most ``interval_s`` plus one sample old)."""
+
+    def __init__(self, camera: CameraConfig, analyzer: FrameAnalyzer,
                  on_status: Callable[[str], None] | None = None) -> None:
         self.cfg = camera
         self.analyzer = analyzer
@@ -49,15 +61,16 @@ class FaceSampler:
                         "images of the room are stored on disk", camera.debug_dir)
 
     def set_enabled(self, on: bool) -> None:
-        """ON opens the camera at the next sample; OFF releases it promptly."""
+        """ON opens the camera at the next sample; OFF releases it as soon as the sample in
+        progress (if any) ends and reports status OFF. Call from the event loop's thread."""
         self._enabled = on
         if self._wake is not None:
             self._wake.set()
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: str, reason: str = "") -> None:
         if status != self.status:
             if status == "unavailable":
-                log.warning("camera %r unavailable", self.cfg.source)
+                log.warning("camera %r unavailable (%s); retrying with back-off", self.cfg.source, reason)
             else:
                 log.info("camera %s", status)
             self.status = status
@@ -81,6 +94,7 @@ class FaceSampler:
                 if not self._enabled:
                     await loop.run_in_executor(self._executor, self._close)
                     self._set_status("OFF")
+                    failures = 0
                     await self._sleep(3600)
                     continue
                 started = time.monotonic()
@@ -89,9 +103,13 @@ class FaceSampler:
                         self._source = open_source(self.cfg)
                         await loop.run_in_executor(self._executor, self._source.open)
                     observations = await loop.run_in_executor(self._executor, self._sample, started)
+                except ValueError as exc:  # a malformed frame: skip it, the camera itself still works
+                    log.warning("camera frame skipped: %s", exc)
+                    await self._sleep(self.cfg.interval_s - (time.monotonic() - started))
+                    continue
                 except CameraUnavailable as exc:
                     await loop.run_in_executor(self._executor, self._close)
-                    self._set_status("unavailable")
+                    self._set_status("unavailable", str(exc))
                     delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**failures)
                     failures += 1
                     log.debug("%s; retrying in %.0f s", exc, delay)
@@ -105,13 +123,14 @@ class FaceSampler:
                     emit(NobodySeen(started))
                 await self._sleep(self.cfg.interval_s - (time.monotonic() - started))
         finally:
-            self._close()
+            # through the worker: a read still running there must finish before the device goes
+            self._executor.submit(self._close)
             self._executor.shutdown(wait=False)
 
     def _sample(self, timestamp: float) -> list[FaceObservation]:
         assert self._source is not None
         frame = self._source.read()
-        observations = self.analyzer.analyze(frame, timestamp)  # type: ignore[attr-defined]
+        observations = self.analyzer.analyze(frame, timestamp)
         if self.cfg.debug_dir:
             self._write_debug(frame, observations)
         return observations
