@@ -136,7 +136,7 @@ def test_vanished_camera_is_survived_and_camera_off_releases_it(faces_dir, analy
                 break
         assert sampler.status == "unavailable"
         (tmp_path / "gone.mp4").rename(video)
-        for _ in range(100):  # back-off starts at 1 s
+        for _ in range(400):  # back-off: 1 s doubling, however long the file was away
             await asyncio.sleep(0.05)
             if sampler.status == "ON":
                 break
