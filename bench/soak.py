@@ -43,13 +43,17 @@ def main() -> None:
     parser.add_argument("--index", required=True, help="an index scanned beforehand (moodshuffle scan)")
     parser.add_argument("--music", required=True, help="the folder that index was scanned from")
     parser.add_argument("--interval", type=float, default=2.0, help="camera.interval_s")
+    parser.add_argument("--realtime", action="store_true", help="play the video at its frame rate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker = Broker(Path(tmp), free_port()).start()
         cfg = {
             "device_id": "soak",
+            # stepped (realtime: false): one frame decoded per sample, as a live camera delivers it;
+            # realtime playback would also decode every frame of the file between samples
+            # (about 1.4% of a core here), a cost of the test video, not of the daemon
             "camera": {"source": str(SHARED / "faces/media/WolfgangLanger_Pexels.mp4"), "interval_s": args.interval,
-                       "loop": True},
+                       "loop": True, "realtime": args.realtime},
             "microphone": {"source": str(SHARED / "speech/audio/ravdess/03-01-05-02-01-01-01.opus"), "loop": True},
             "library": {"paths": [args.music], "index_path": args.index, "scan_on_start": True},
             "player": {"vlc_args": ["--aout=dummy", "--quiet"]},
