@@ -59,7 +59,22 @@ def drain_to_newest(grab: Callable[[], bool], frame_period_s: float, max_grabs: 
     return True
 
 
-class OpenCVCamera:
+class _CaptureSource:
+    """What the two OpenCV-backed sources share: one ``cv2.VideoCapture``, released on close."""
+
+    _cap: cv2.VideoCapture | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._cap is not None
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class OpenCVCamera(_CaptureSource):
     """A V4L2/USB camera (index or /dev/videoN) or a network stream (URL) through OpenCV.
     Kept open between samples; buffered frames are drained so the newest one is analysed."""
 
@@ -91,17 +106,9 @@ class OpenCVCamera:
             raise CameraUnavailable(f"camera {self.cfg.source!r} gave no frame")
         return _rotate(frame, self.cfg.rotation)
 
-    @property
-    def is_open(self) -> bool:
-        return self._cap is not None
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
 
 
-class VideoFileSource:
+class VideoFileSource(_CaptureSource):
     """A video file for tests and demos: ``realtime`` plays it at its own frame rate (the frame
     at the wall-clock position), otherwise each read steps one frame. ``loop`` restarts it."""
 
@@ -147,14 +154,6 @@ class VideoFileSource:
             self._pos = 1
         return _rotate(frame, self.cfg.rotation)
 
-    @property
-    def is_open(self) -> bool:
-        return self._cap is not None
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
 
 
 class Picamera2Source:
