@@ -221,7 +221,8 @@ def main() -> None:
     converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights
     blob = converter.convert()
     Path(args.out).write_bytes(blob)
-    np.savez(Path(args.out).with_suffix(".norm.npz"), mean=mu, std=sigma)
+    Path(args.out).with_suffix(".norm.json").write_text(
+        json.dumps({"mean": [float(v) for v in mu], "std": [float(v) for v in sigma]}))
     (work / "report.json").write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out} ({len(blob)} bytes)", flush=True)
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -103,8 +104,9 @@ class VoiceAnalyzer:
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
         self.model = VoiceModel(model_path, num_threads)
-        stats = np.load(Path(model_path).with_suffix(".norm.npz"))
-        self._mu, self._sigma = stats["mean"].astype(np.float32), stats["std"].astype(np.float32)
+        stats = json.loads(Path(model_path).with_suffix(".norm.json").read_text())
+        self._mu = np.array(stats["mean"], np.float32)
+        self._sigma = np.array(stats["std"], np.float32)
         self._recent: deque[np.ndarray] = deque(maxlen=SESSION_SEGMENTS)
 
     def _session_norm(self, feats: np.ndarray) -> np.ndarray:
