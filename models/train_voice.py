@@ -129,13 +129,19 @@ def targets(meta: np.ndarray) -> dict[str, np.ndarray]:
             "has_arousal": has_arousal.astype(np.float32), "cls": cls, "has_cls": has_cls.astype(np.float32)}
 
 
-def build(tf, n_features: int):
+#: the prosody and voice-quality features (loudness, pitch, spectral shape, modulation): the
+#: first 21 of voice_features.segment_features; the rest are log-mel band statistics
+N_PROSODY = 21
+
+
+def build(tf, n_features: int, emotion_inputs: str = "all"):
     k = tf.keras
     xg = k.Input((n_features,), name="features_global")
     xs = k.Input((n_features,), name="features_session")
     h = k.layers.Dense(32, activation="relu")(xg)
     speech = k.layers.Dense(1, activation="sigmoid", name="speech")(h)
-    e = k.layers.Dropout(0.2)(k.layers.Dense(64, activation="relu")(xs))
+    es = xs if emotion_inputs == "all" else k.layers.Lambda(lambda t: t[:, :N_PROSODY])(xs)
+    e = k.layers.Dropout(0.2)(k.layers.Dense(64, activation="relu")(es))
     e = k.layers.Dense(32, activation="relu")(e)
     arousal = k.layers.Dense(1, activation="sigmoid", name="arousal")(e)
     classes = k.layers.Dense(4, activation="softmax", name="classes")(e)
@@ -148,9 +154,9 @@ def build(tf, n_features: int):
     return model
 
 
-def fit(tf, xg, xs, t, idx, epochs=40):
+def fit(tf, xg, xs, t, idx, epochs=40, emotion_inputs="all"):
     tf.keras.utils.set_random_seed(SEED)
-    model = build(tf, xg.shape[1])
+    model = build(tf, xg.shape[1], emotion_inputs)
     # masked targets: weight 0 where a segment has no arousal / class label
     model.fit({"features_global": xg[idx], "features_session": xs[idx]},
               {"speech": t["speech"][idx], "arousal": t["arousal"][idx], "classes": t["cls"][idx]},
@@ -184,6 +190,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", default="/tmp/moodshuffle-voice")
     parser.add_argument("--out", default=str(REPO / "models" / "voice_emotion.tflite"))
+    parser.add_argument("--emotion-inputs", choices=("all", "prosody"), default="prosody",
+                        help="features the arousal/class heads see: all, or prosody and voice quality only")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -213,10 +221,10 @@ def main() -> None:
                                                       (corpus == "ravdess") | non_speech_test),
     }
     for name, (tr, te) in splits.items():
-        model = fit(tf, xg, xs, t, np.nonzero(tr)[0])
+        model = fit(tf, xg, xs, t, np.nonzero(tr)[0], emotion_inputs=args.emotion_inputs)
         report[name] = evaluate(model, xg, xs, t, meta, np.nonzero(te)[0])
         print(name, json.dumps(report[name]), flush=True)
-    model = fit(tf, xg, xs, t, np.arange(len(x)))
+    model = fit(tf, xg, xs, t, np.arange(len(x)), emotion_inputs=args.emotion_inputs)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights
     blob = converter.convert()
