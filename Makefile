@@ -1,20 +1,19 @@
-# The two commands of the README:
-#   make run    set everything up and run the daemon (config: CONFIG=path, default config.yaml)
-#   make test   set everything up and run the whole test suite
+# Shortcuts for the README's commands (which need no make):
+#   make run    = scripts/run.sh [CONFIG]
+#   make test   = scripts/test.sh
+#   make demo   = the one-minute demo
 CONFIG ?= config.yaml
 
-.PHONY: setup run test demo lint scan clean
+.PHONY: setup run test demo scan clean
 
 setup:
 	scripts/setup.sh
 
-run: setup
-	.venv/bin/moodshuffle -c $(CONFIG) run
+run:
+	scripts/run.sh $(CONFIG)
 
 test:
-	scripts/setup.sh dev
-	.venv/bin/ruff check daemon tests bench models
-	.venv/bin/python -m pytest -q
+	scripts/test.sh
 
 demo: setup
 	.venv/bin/python scripts/demo.py
