@@ -7,22 +7,28 @@ returns probabilities over EMOTIONS.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from moodshuffle.emotions import N_EMOTIONS
+from moodshuffle.emotions import EMOTIONS, N_EMOTIONS
 from moodshuffle.paths import MODELS_DIR
-from moodshuffle.runtime import ModelError, load_interpreter
+from moodshuffle.runtime import ModelError, dequantize_output, load_interpreter, quantize_input
+from moodshuffle.tflite_metadata import read_metadata
 
 FACE_SIZE = 48
+#: metadata entry written by models/train_face.py: the input encoding and the class order
+CONTRACT_KEY = "moodshuffle.contract"
 
 
 def prepare_face(gray: np.ndarray) -> np.ndarray:
-    """Any-size uint8 grayscale face crop -> (48, 48) uint8, as the FER2013 training images
-    (area interpolation when shrinking; raw pixels, the model normalises them itself)."""
+    """Any-size uint8 grayscale face crop (H, W) -> (48, 48) uint8, as the FER2013 training
+    images (area interpolation when shrinking; raw pixels, the model normalises them itself)."""
+    if gray.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale face crop, got shape {gray.shape}")
     if gray.shape == (FACE_SIZE, FACE_SIZE):
         return gray.astype(np.uint8, copy=False)
     interp = cv2.INTER_AREA if min(gray.shape[:2]) >= FACE_SIZE else cv2.INTER_LINEAR
@@ -41,23 +47,38 @@ class ExpressionModel:
         if tuple(inp["shape"]) != (1, FACE_SIZE, FACE_SIZE, 1) or tuple(out["shape"]) != (1, N_EMOTIONS):
             raise ModelError(f"{path}: input {tuple(inp['shape'])}, output {tuple(out['shape'])}; "
                              f"expected (1, 48, 48, 1) and (1, {N_EMOTIONS})")
-        if inp["dtype"] != np.int8 or out["dtype"] != np.int8:
-            raise ModelError(f"{path}: expected a full-integer int8 model, got {inp['dtype']} -> {out['dtype']}")
+        if inp["dtype"] not in (np.int8, np.uint8) or out["dtype"] not in (np.int8, np.uint8):
+            raise ModelError(f"{path}: expected a full-integer model, got {inp['dtype']} -> {out['dtype']}")
+        _check_class_order(path)
         self._in, self._out = inp, out
         self._lock = threading.Lock()
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
+        """(N, 48, 48) or one (48, 48) uint8 face from ``prepare_face`` -> (N, 7) float32."""
         faces = np.asarray(faces)
         if faces.ndim == 2:
             faces = faces[None]
-        s_in, z_in = self._in["quantization"]
-        s_out, z_out = self._out["quantization"]
+        if faces.shape[1:] != (FACE_SIZE, FACE_SIZE):
+            raise ValueError(f"expected faces of shape (N, 48, 48) from prepare_face, got {faces.shape}")
         probs = np.zeros((len(faces), N_EMOTIONS), np.float32)
         with self._lock:
             for i, face in enumerate(faces):
-                q = np.clip(np.round(face.astype(np.float32) / s_in + z_in), -128, 127).astype(np.int8)
-                self._interp.set_tensor(self._in["index"], q[None, :, :, None])
+                self._interp.set_tensor(self._in["index"], quantize_input(face[None, :, :, None], self._in))
                 self._interp.invoke()
-                probs[i] = (self._interp.get_tensor(self._out["index"])[0].astype(np.float32) - z_out) * s_out
+                probs[i] = dequantize_output(self._interp.get_tensor(self._out["index"])[0], self._out)
+        # int8 probabilities are multiples of 1/256 and may sum to 1 +- a few steps
         probs = np.maximum(probs, 0) + 1e-6
         return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _check_class_order(path: Path) -> None:
+    """The model's metadata must name EMOTIONS as its class order."""
+    try:
+        raw = read_metadata(path).get(CONTRACT_KEY)
+        contract = json.loads(raw) if raw is not None else None
+    except ValueError as exc:  # also json.JSONDecodeError
+        raise ModelError(f"{path}: unreadable contract metadata: {exc}") from exc
+    if contract is None:
+        raise ModelError(f"{path}: no '{CONTRACT_KEY}' metadata; export the model with models/train_face.py")
+    if tuple(contract.get("classes", ())) != EMOTIONS:
+        raise ModelError(f"{path}: class order {contract.get('classes')} differs from {list(EMOTIONS)}")
