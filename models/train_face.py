@@ -19,14 +19,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "daemon"))  # the class order and contract key come from the package
+
+from moodshuffle.emotions import EMOTIONS  # noqa: E402
+from moodshuffle.perceive.expression import CONTRACT_KEY  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "fer2013"
-EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 SEED = 1234
 
 
@@ -152,6 +157,74 @@ def train(args, tf) -> None:
         print(f"epoch {epoch + 1}/{args.epochs} loss {hist.history['loss'][-1]:.4f} "
               f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} best {best:.4f} "
               f"{time.time() - t0:.0f}s", flush=True)
+    if args.swa_epochs:
+        swa_phase(args, tf, model, ds, x, xv, yv, steps, max(start_epoch, args.epochs), best)
+
+
+def swa_phase(args, tf, model, ds, x, xv, yv, steps, start_epoch, best) -> None:
+    """Stochastic weight averaging (Izmailov et al. 2018) after the cosine phase.
+
+    The learning rate restarts every epoch (cosine from --swa-lr down to 1% of it) and the
+    weights at the end of each cycle, where the rate is lowest, enter a running mean. The
+    averaged network has no batch-norm statistics of its own, so they are recomputed on
+    training batches before each evaluation. The average replaces ``best.weights.h5`` only
+    when its PublicTest accuracy beats every earlier checkpoint.
+    """
+    ckpt = Path(args.ckpt)
+    state_file, last, swa_file = ckpt / "state.json", ckpt / "last.keras", ckpt / "swa.npz"
+    end = args.epochs + args.swa_epochs
+    model.optimizer._learning_rate = tf.keras.optimizers.schedules.CosineDecayRestarts(
+        args.swa_lr, first_decay_steps=steps, t_mul=1.0, m_mul=1.0, alpha=0.01
+    )
+    trainable = {id(v) for v in model.trainable_weights}
+    is_trainable = [id(v) in trainable for v in model.weights]
+    if swa_file.exists() and start_epoch > args.epochs:
+        saved = np.load(swa_file)
+        count, mean = int(saved["count"]), [saved[f"w{i}"] for i in range(len(model.weights))]
+        print(f"resuming SWA at epoch {start_epoch} of {end} ({count} snapshots averaged)", flush=True)
+    else:
+        count, mean = 0, None
+    bn_images = x[np.random.default_rng(SEED).choice(len(x), min(len(x), args.swa_bn_images), replace=False)]
+    for epoch in range(start_epoch, end):
+        t0 = time.time()
+        hist = model.fit(ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
+        model.save(last)
+        current = model.get_weights()
+        if mean is None:
+            mean = [w.copy() for w in current]
+        else:
+            mean = [m + (w - m) / (count + 1) if t else m for m, w, t in zip(mean, current, is_trainable, strict=True)]
+        count += 1
+        snapshot_acc = float((predict_tta(model, xv).argmax(1) == yv).mean())
+        model.set_weights(mean)
+        recompute_batch_norm(tf, model, bn_images)
+        acc = float((predict_tta(model, xv).argmax(1) == yv).mean())
+        if acc > best:
+            best = acc
+            model.save_weights(ckpt / "best.weights.h5")
+        mean = model.get_weights()  # keeps the recomputed statistics, only trainable weights are averaged
+        np.savez(swa_file, count=count, **{f"w{i}": w for i, w in enumerate(mean)})
+        model.set_weights(current)
+        state_file.write_text(json.dumps({"epoch": epoch + 1, "best": best}))
+        print(f"swa epoch {epoch + 1}/{end} loss {hist.history['loss'][-1]:.4f} "
+              f"train_acc {hist.history['accuracy'][-1]:.4f} snapshot_val_acc_tta {snapshot_acc:.4f} "
+              f"swa_val_acc_tta {acc:.4f} ({count} averaged) best {best:.4f} {time.time() - t0:.0f}s", flush=True)
+
+
+def recompute_batch_norm(tf, model, images: np.ndarray, batch: int = 256) -> None:
+    """Set every batch-norm layer's moving statistics to their mean over ``images`` (augmented)."""
+    norms = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    saved_momentum = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.moving_mean.assign(tf.zeros_like(layer.moving_mean))
+        layer.moving_variance.assign(tf.ones_like(layer.moving_variance))
+    aug = augmenter(tf)
+    for k, start in enumerate(range(0, len(images), batch)):
+        for layer in norms:
+            layer.momentum = k / (k + 1)  # a cumulative mean over the batches seen so far
+        model(aug(images[start : start + batch], training=True), training=True)
+    for layer, momentum in zip(norms, saved_momentum, strict=True):
+        layer.momentum = momentum
 
 
 def export(args, tf) -> None:
@@ -182,7 +255,7 @@ def export(args, tf) -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    blob = converter.convert()
+    blob = with_contract(converter.convert())
     out = Path(args.out)
     out.write_bytes(blob)
     print(f"wrote {out} ({len(blob) / 1024:.0f} KiB)", flush=True)
@@ -204,11 +277,40 @@ def export(args, tf) -> None:
     (ckpt / "export.json").write_text(json.dumps({"float_tta": float_result, "int8": int8_result}, indent=1))
 
 
+#: The model's input contract, stored in the .tflite as metadata (CONTRACT_KEY); the daemon checks it at load
+CONTRACT = {
+    "task": "face expression",
+    "input": "48x48 grayscale face, int8 = pixel - 128 (scale 1, zero point -128)",
+    "classes": list(EMOTIONS),
+    "flip_tta": True,
+}
+
+
+def with_contract(blob: bytes) -> bytes:
+    """The flatbuffer ``blob`` with CONTRACT added as a JSON metadata entry."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(blob, 0))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(CONTRACT).encode(), np.uint8)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = CONTRACT_KEY, len(model.buffers)
+    model.buffers.append(buffer)
+    model.metadata = (model.metadata or []) + [entry]
+    builder = flatbuffers.Builder(len(blob) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--swa-epochs", type=int, default=0, help="weight-averaging epochs after --epochs")
+    parser.add_argument("--swa-lr", type=float, default=1e-3, help="peak of each one-epoch SWA cycle")
+    parser.add_argument("--swa-bn-images", type=int, default=8192, help="training faces for the BN statistics")
     parser.add_argument("--ckpt", default="/tmp/moodshuffle-face-ckpt")
     parser.add_argument("--out", default=str(REPO / "models" / "face_emotion.tflite"))
     parser.add_argument("--smoke", action="store_true", help="tiny subset, to test the pipeline")
