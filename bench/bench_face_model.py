@@ -1,12 +1,13 @@
 """Expression model latency per face (one thread, one face per call): median and p95.
 
-    .venv/bin/python bench/bench_face_model.py
+    .venv/bin/python bench/bench_face_model.py [--model PATH]
 
 Budget (issue 3): at most 2 ms per face on one core of the development machine.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -20,9 +21,12 @@ from moodshuffle.perceive.expression import ExpressionModel  # noqa: E402
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=None, help="default: models/face_emotion.tflite")
+    args = parser.parse_args()
     data = np.load(REPO.parent / "shared" / "data" / "fer2013" / "fer2013_publictest.npz")
     faces = data["images"][:500]
-    net = ExpressionModel(num_threads=1)
+    net = ExpressionModel(args.model, num_threads=1)
     for face in faces[:20]:
         net.predict(face[None])
     times = []
