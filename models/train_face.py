@@ -67,11 +67,12 @@ def build_model(tf):
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.4)(x)
     logits = layers.Dense(len(EMOTIONS), name="logits")(x)
-    outputs = layers.Softmax(name="probs")(logits)
+    outputs = layers.Softmax(name="probs", dtype="float32")(logits)  # float32 also under --bf16
     return keras.Model(inputs, outputs, name="face_emotion")
 
 
-def augmenter(tf):
+def augmenter(tf, erase: float = 0.0):
+    """Training augmentation; ``erase`` is the probability of blanking a random patch (random erasing)."""
     layers = tf.keras.layers
     return tf.keras.Sequential([
         layers.RandomFlip("horizontal"),
@@ -80,6 +81,7 @@ def augmenter(tf):
         layers.RandomTranslation(0.08, 0.08, fill_mode="nearest"),
         layers.RandomContrast(0.3),
         layers.RandomBrightness(0.15, value_range=(0, 255)),
+        *([layers.RandomErasing(factor=erase, scale=(0.02, 0.2), value_range=(0, 255))] if erase else []),
     ], name="augment")
 
 
@@ -157,7 +159,7 @@ def train(args, tf) -> None:
         )
     model.summary(print_fn=lambda s: print(s, flush=True)) if start_epoch == 0 else None
 
-    aug = augmenter(tf)
+    aug = augmenter(tf, args.erase)
     onehot = np.eye(7, dtype=np.float32)[y]
     ds = (tf.data.Dataset.from_tensor_slices((x, onehot, sample_w))
           .shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
@@ -247,6 +249,7 @@ def recompute_batch_norm(tf, model, images: np.ndarray, batch: int = 256) -> Non
 
 
 def export(args, tf) -> None:
+    tf.keras.mixed_precision.set_global_policy("float32")  # the exported graph is float32 before quantisation
     ckpt = Path(args.ckpt)
     model = build_model(tf)
     model.load_weights(ckpt / "best.weights.h5")
@@ -319,6 +322,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "models" / "face_emotion.tflite"))
     parser.add_argument("--smoke", action="store_true", help="tiny subset, to test the pipeline")
     parser.add_argument("--export-only", action="store_true")
+    parser.add_argument("--bf16", action="store_true",
+                        help="train in mixed bfloat16 (about 2x faster on CPUs with AMX/AVX512-BF16)")
+    parser.add_argument("--erase", type=float, default=0.0, help="random-erasing probability (augmentation)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -326,6 +332,8 @@ def main() -> None:
 
     tf.keras.utils.set_random_seed(SEED)
     if not args.export_only:
+        if args.bf16:
+            tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
         train(args, tf)
     export(args, tf)
 
