@@ -154,9 +154,17 @@ def build(tf, n_features: int, emotion_inputs: str = "all"):
     return model
 
 
-def fit(tf, xg, xs, t, idx, epochs=40, emotion_inputs="all"):
+def fit(tf, xg, xs, t, idx, epochs=40, emotion_inputs="all", xc=None):
+    """Train on the rows ``idx``. With ``xc`` (features standardised per corpus) each row is seen
+    twice by the emotion heads, standardised per speaker and per corpus, so that they work
+    whether the session statistics come from one voice or from a whole household."""
     tf.keras.utils.set_random_seed(SEED)
     model = build(tf, xg.shape[1], emotion_inputs)
+    if xc is not None:
+        n = len(xs)
+        xg, xs = np.concatenate([xg, xg]), np.concatenate([xs, xc])
+        t = {k: np.concatenate([v, v]) for k, v in t.items()}
+        idx = np.concatenate([idx, idx + n])
     # masked targets: weight 0 where a segment has no arousal / class label
     model.fit({"features_global": xg[idx], "features_session": xs[idx]},
               {"speech": t["speech"][idx], "arousal": t["arousal"][idx], "classes": t["cls"][idx]},
@@ -192,6 +200,10 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "models" / "voice_emotion.tflite"))
     parser.add_argument("--emotion-inputs", choices=("all", "prosody"), default="prosody",
                         help="features the arousal/class heads see: all, or prosody and voice quality only")
+    parser.add_argument("--session-norm", choices=("speaker", "speaker+corpus"), default="speaker+corpus",
+                        help="standardisation of the emotion heads' input in training")
+    parser.add_argument("--corpora", nargs="+", choices=("ravdess", "tess"), default=["ravdess", "tess"],
+                        help="speech the exported model is trained on (one corpus: a model to test on the other)")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -205,6 +217,7 @@ def main() -> None:
     mu, sigma = x.mean(0), x.std(0) + 1e-6
     xg = (x - mu) / sigma
     xs = speaker_norm(x, meta[:, 2])
+    xc = speaker_norm(x, meta[:, 1]) if args.session_norm == "speaker+corpus" else None
     t = targets(meta)
     corpus, speaker = meta[:, 1], meta[:, 2]
     other = ~np.isin(corpus, ["ravdess", "tess"])
@@ -221,10 +234,15 @@ def main() -> None:
                                                       (corpus == "ravdess") | non_speech_test),
     }
     for name, (tr, te) in splits.items():
-        model = fit(tf, xg, xs, t, np.nonzero(tr)[0], emotion_inputs=args.emotion_inputs)
+        model = fit(tf, xg, xs, t, np.nonzero(tr)[0], emotion_inputs=args.emotion_inputs, xc=xc)
         report[name] = evaluate(model, xg, xs, t, meta, np.nonzero(te)[0])
         print(name, json.dumps(report[name]), flush=True)
-    model = fit(tf, xg, xs, t, np.arange(len(x)), emotion_inputs=args.emotion_inputs)
+        if name.startswith("cross_corpus"):  # test speech standardised over its whole corpus (no speaker ids)
+            key = name + " [test standardised per corpus]"
+            report[key] = evaluate(model, xg, speaker_norm(x, corpus), t, meta, np.nonzero(te)[0])
+            print(key, json.dumps(report[key]), flush=True)
+    shipped = np.isin(corpus, args.corpora) | other
+    model = fit(tf, xg, xs, t, np.nonzero(shipped)[0], emotion_inputs=args.emotion_inputs, xc=xc)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights
     blob = converter.convert()

@@ -100,7 +100,11 @@ class VoiceModel:
 
 class VoiceAnalyzer:
     """``analyse(audio, end_time)``: audio chunk -> VoiceObservations for its speech segments.
-    Keeps the session statistics; not thread-safe (one analysing thread)."""
+    Keeps the session statistics; not thread-safe (one analysing thread).
+
+    The session statistics are either learnt as speech is heard (the daemon: a running window
+    of the household's recent speech) or fixed with ``set_session`` (``eval voice``: the
+    statistics of one speaker or of the whole evaluation set, independent of file order)."""
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
         self.model = VoiceModel(model_path, num_threads)
@@ -108,8 +112,21 @@ class VoiceAnalyzer:
         self._mu = np.array(stats["mean"], np.float32)
         self._sigma = np.array(stats["std"], np.float32)
         self._recent: deque[np.ndarray] = deque(maxlen=SESSION_SEGMENTS)
+        self._fixed: tuple[np.ndarray, np.ndarray] | None = None
+
+    def set_session(self, speech_features: np.ndarray | None) -> None:
+        """Fix the session statistics to those of ``speech_features`` (N, N_FEATURES), or go
+        back to learning them as speech is heard (None)."""
+        if speech_features is None or len(speech_features) == 0:
+            self._fixed = None
+            return
+        f = np.asarray(speech_features, np.float32)
+        self._fixed = f.mean(0), f.std(0) + 1e-6
 
     def _session_norm(self, feats: np.ndarray) -> np.ndarray:
+        if self._fixed is not None:
+            mu, sigma = self._fixed
+            return (feats - mu) / sigma
         n = len(self._recent)
         if n:
             recent = np.stack(self._recent)
@@ -120,11 +137,18 @@ class VoiceAnalyzer:
             mu, sigma = self._mu, self._sigma
         return (feats - mu) / sigma
 
+    def speech_probability(self, feats: np.ndarray) -> float:
+        """The speech head's output for one segment's features (the session is not touched)."""
+        return self.model.run((feats - self._mu) / self._sigma, (feats - self._mu) / self._sigma).speech
+
     def estimate(self, segment: np.ndarray) -> VoiceEstimate:
         """Model outputs for one segment; a speech segment also updates the session statistics."""
-        feats = segment_features(segment)
+        return self.estimate_features(segment_features(segment))
+
+    def estimate_features(self, feats: np.ndarray) -> VoiceEstimate:
+        """``estimate`` for features already computed with ``segment_features``."""
         est = self.model.run((feats - self._mu) / self._sigma, self._session_norm(feats))
-        if est.speech >= SPEECH_THRESHOLD:
+        if est.speech >= SPEECH_THRESHOLD and self._fixed is None:
             self._recent.append(feats)
         return est
 
@@ -135,13 +159,18 @@ class VoiceAnalyzer:
     def analyse(self, audio: np.ndarray, end_time: float, floor_db: float | None = None) -> list[VoiceObservation]:
         """Observations for the speech in ``audio`` (16 kHz mono) that ended at ``end_time``
         (monotonic seconds); music, noise and silence give none."""
+        spans = endpoint(audio, floor_db)
+        return self.observe([(end - start, segment_features(audio[start:end])) for start, end in spans],
+                            [end_time - (len(audio) - end) / SAMPLE_RATE for _, end in spans])
+
+    def observe(self, segments: list[tuple[int, np.ndarray]], times: list[float]) -> list[VoiceObservation]:
+        """Observations for segments given as (length in samples, features), ending at ``times``."""
         out = []
-        for start, end in endpoint(audio, floor_db):
-            est = self.estimate(audio[start:end])
+        for (length, feats), t in zip(segments, times, strict=True):
+            est = self.estimate_features(feats)
             if est.speech < SPEECH_THRESHOLD:
                 continue
-            duration = (end - start) / SAMPLE_RATE
+            duration = length / SAMPLE_RATE
             confidence = float(min(1.0, (est.speech - SPEECH_THRESHOLD) * 2) * min(1.0, duration / 2))
-            t = end_time - (len(audio) - end) / SAMPLE_RATE
             out.append(VoiceObservation(est.arousal, from_voice_probs(est.class_probs), confidence, duration, t))
         return out
