@@ -154,17 +154,29 @@ def build(tf, n_features: int, emotion_inputs: str = "all"):
     return model
 
 
-def fit(tf, xg, xs, t, idx, epochs=40, emotion_inputs="all", xc=None):
-    """Train on the rows ``idx``. With ``xc`` (features standardised per corpus) each row is seen
-    twice by the emotion heads, standardised per speaker and per corpus, so that they work
-    whether the session statistics come from one voice or from a whole household."""
+def household_norm(x: np.ndarray, speakers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``x`` standardised over random "households" of 2-5 speakers (any corpus, any sex): the
+    session statistics of a living room where several people talk."""
+    names = rng.permutation(np.unique(speakers))
+    house, i = {}, 0
+    while i < len(names):
+        size = int(rng.integers(2, 6))
+        house.update({n: f"house{i}" for n in names[i : i + size]})
+        i += size
+    return speaker_norm(x, np.array([house[s] for s in speakers]))
+
+
+def fit(tf, xg, xs, t, idx, epochs=40, emotion_inputs="all", extra=()):
+    """Train on the rows ``idx``. Each array of ``extra`` (the features standardised over other
+    groupings than the speaker: a corpus, a household) adds a copy of the rows for the emotion
+    heads, so that they work whether the session statistics come from one voice or several."""
     tf.keras.utils.set_random_seed(SEED)
     model = build(tf, xg.shape[1], emotion_inputs)
-    if xc is not None:
-        n = len(xs)
-        xg, xs = np.concatenate([xg, xg]), np.concatenate([xs, xc])
-        t = {k: np.concatenate([v, v]) for k, v in t.items()}
-        idx = np.concatenate([idx, idx + n])
+    if extra:
+        n, copies = len(xs), 1 + len(extra)
+        xg, xs = np.concatenate([xg] * copies), np.concatenate([xs, *extra])
+        t = {k: np.concatenate([v] * copies) for k, v in t.items()}
+        idx = np.concatenate([idx + k * n for k in range(copies)])
     # masked targets: weight 0 where a segment has no arousal / class label
     model.fit({"features_global": xg[idx], "features_session": xs[idx]},
               {"speech": t["speech"][idx], "arousal": t["arousal"][idx], "classes": t["cls"][idx]},
@@ -200,7 +212,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "models" / "voice_emotion.tflite"))
     parser.add_argument("--emotion-inputs", choices=("all", "prosody"), default="prosody",
                         help="features the arousal/class heads see: all, or prosody and voice quality only")
-    parser.add_argument("--session-norm", choices=("speaker", "speaker+corpus"), default="speaker+corpus",
+    parser.add_argument("--session-norm", choices=("speaker", "speaker+corpus", "speaker+corpus+household"),
+                        default="speaker+corpus+household",
                         help="standardisation of the emotion heads' input in training")
     parser.add_argument("--corpora", nargs="+", choices=("ravdess", "tess"), default=["ravdess", "tess"],
                         help="speech the exported model is trained on (one corpus: a model to test on the other)")
@@ -217,8 +230,15 @@ def main() -> None:
     mu, sigma = x.mean(0), x.std(0) + 1e-6
     xg = (x - mu) / sigma
     xs = speaker_norm(x, meta[:, 2])
-    xc = speaker_norm(x, meta[:, 1]) if args.session_norm == "speaker+corpus" else None
     t = targets(meta)
+    is_speech = t["speech"] > 0
+    extra = []
+    if "corpus" in args.session_norm:
+        extra.append(speaker_norm(x, meta[:, 1]))
+    if "household" in args.session_norm:
+        groups = household_norm(x[is_speech], meta[is_speech, 2], np.random.default_rng(SEED))
+        extra.append(xs.copy())
+        extra[-1][is_speech] = groups
     corpus, speaker = meta[:, 1], meta[:, 2]
     other = ~np.isin(corpus, ["ravdess", "tess"])
     report = {}
@@ -234,15 +254,16 @@ def main() -> None:
                                                       (corpus == "ravdess") | non_speech_test),
     }
     for name, (tr, te) in splits.items():
-        model = fit(tf, xg, xs, t, np.nonzero(tr)[0], emotion_inputs=args.emotion_inputs, xc=xc)
+        model = fit(tf, xg, xs, t, np.nonzero(tr)[0], emotion_inputs=args.emotion_inputs, extra=extra)
         report[name] = evaluate(model, xg, xs, t, meta, np.nonzero(te)[0])
         print(name, json.dumps(report[name]), flush=True)
-        if name.startswith("cross_corpus"):  # test speech standardised over its whole corpus (no speaker ids)
-            key = name + " [test standardised per corpus]"
-            report[key] = evaluate(model, xg, speaker_norm(x, corpus), t, meta, np.nonzero(te)[0])
-            print(key, json.dumps(report[key]), flush=True)
+        # the test speech standardised as one set (no speaker ids), as `eval voice` without a speaker column
+        key = name + " [test standardised as one set]"
+        as_one_set = speaker_norm(x, np.where(te & is_speech, "test", corpus))
+        report[key] = evaluate(model, xg, as_one_set, t, meta, np.nonzero(te)[0])
+        print(key, json.dumps(report[key]), flush=True)
     shipped = np.isin(corpus, args.corpora) | other
-    model = fit(tf, xg, xs, t, np.nonzero(shipped)[0], emotion_inputs=args.emotion_inputs, xc=xc)
+    model = fit(tf, xg, xs, t, np.nonzero(shipped)[0], emotion_inputs=args.emotion_inputs, extra=extra)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights
     blob = converter.convert()
