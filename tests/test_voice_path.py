@@ -123,3 +123,16 @@ def test_absent_microphone_is_reported_and_survived():
     alive, status, off = asyncio.run(go())
     assert alive and status == "unavailable"
     assert off == "OFF"
+
+
+def test_lagging_analysis_drops_the_oldest_chunk_not_the_loop():
+    listener = VoiceListener(MicrophoneConfig(source="no such device"), ModelsConfig())
+
+    async def go():
+        chunks: asyncio.Queue = asyncio.Queue(maxsize=2)
+        for i in range(5):
+            listener._offer(chunks, (np.zeros(4, np.float32), float(i)))
+        return [chunks.get_nowait()[1] for _ in range(chunks.qsize())]
+
+    assert asyncio.run(go()) == [3.0, 4.0]
+    assert listener.dropped_chunks == 3

@@ -185,6 +185,7 @@ class VoiceListener:
         self._last_arousal: float | None = None
         self._last_speech: float | None = None
         self._noise_floor: float | None = None
+        self.dropped_chunks = 0
 
     def set_enabled(self, on: bool) -> None:
         """OFF closes the device (at the latest after the block being read)."""
@@ -203,6 +204,15 @@ class VoiceListener:
             self.status = status
             if self.on_status is not None:
                 self.on_status(status)
+
+    def _offer(self, chunks: asyncio.Queue, item: tuple[np.ndarray, float]) -> None:
+        """Queue a chunk for analysis; when analysis lags (a busy CPU), drop the oldest one."""
+        if chunks.full():
+            chunks.get_nowait()
+            self.dropped_chunks += 1
+            if self.dropped_chunks in (1, 10) or self.dropped_chunks % 100 == 0:
+                log.warning("voice analysis is lagging: %d audio chunks dropped so far", self.dropped_chunks)
+        chunks.put_nowait(item)
 
     def _capture(self, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue) -> None:
         """Capture thread: read blocks, keep the ring buffer, hand a chunk over every CHUNK_S."""
@@ -240,7 +250,7 @@ class VoiceListener:
             if since_chunk * BLOCK >= CHUNK_S * SAMPLE_RATE:
                 chunk = np.concatenate(list(self._ring)[-since_chunk:])
                 since_chunk = 0
-                loop.call_soon_threadsafe(chunks.put_nowait, (chunk, time.monotonic()))
+                loop.call_soon_threadsafe(self._offer, chunks, (chunk, time.monotonic()))
         if source is not None:
             source.close()
 
