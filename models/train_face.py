@@ -3,7 +3,7 @@
 Reproduces ``models/face_emotion.tflite`` from the data (seeds fixed):
 
     .venv/bin/pip install -e '.[train]'
-    nice .venv/bin/python models/train_face.py --epochs 30 --ckpt /work/ckpt/face
+    nice .venv/bin/python models/train_face.py --epochs 60 --bf16 --erase 0.25 --ckpt /var/tmp/face-ckpt
 
 Training resumes from ``--ckpt`` when interrupted (same command). ``--export-only`` skips
 training and exports the best checkpoint. Needs TensorFlow (the ``train`` extra); the daemon
