@@ -71,6 +71,21 @@ def build_model(tf):
     return keras.Model(inputs, outputs, name="face_emotion")
 
 
+def camera_degrade(tf, images, p: float):
+    """Make a batch of 48x48 faces look like faces cut from camera frames: for a random share
+    ``p`` of the batch, a softer image (downscaled to 16..40 px and back, as a small or blurred
+    face is), sensor noise (sigma 0..6 grey levels) and a gamma change (0.7..1.4, lighting)."""
+    images = tf.cast(images, tf.float32)  # the augmentation layers answer in bfloat16 under --bf16
+    n = tf.shape(images)[0]
+    pick = tf.random.uniform((n, 1, 1, 1)) < p
+    side = tf.random.uniform((), 16, 41, dtype=tf.int32)
+    soft = tf.image.resize(tf.image.resize(images, (side, side), method="area"), (48, 48), method="bilinear")
+    noisy = soft + tf.random.normal(tf.shape(images)) * tf.random.uniform((n, 1, 1, 1), 0.0, 6.0)
+    gamma = tf.exp(tf.random.uniform((n, 1, 1, 1), np.log(0.7), np.log(1.4)))
+    lit = 255.0 * tf.pow(tf.clip_by_value(noisy, 0.0, 255.0) / 255.0, gamma)
+    return tf.where(pick, lit, images)
+
+
 def augmenter(tf, erase: float = 0.0):
     """Training augmentation; ``erase`` is the probability of blanking a random patch (random erasing)."""
     layers = tf.keras.layers
@@ -152,6 +167,9 @@ def train(args, tf) -> None:
         print(f"resuming at epoch {start_epoch} of {args.epochs} (best {best:.4f})", flush=True)
     else:
         model = build_model(tf)
+        if args.init:
+            load_f16(model, Path(args.init))
+            print(f"warm start from {args.init}", flush=True)
         model.compile(
             optimizer=keras.optimizers.AdamW(schedule, weight_decay=5e-4),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
@@ -164,22 +182,67 @@ def train(args, tf) -> None:
     ds = (tf.data.Dataset.from_tensor_slices((x, onehot, sample_w))
           .shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
           .batch(args.batch)
-          .map(lambda a, b, w: (aug(a, training=True), b, w), num_parallel_calls=1)
+          .map(lambda a, b, w: (camera_degrade(tf, aug(a, training=True), args.camera_aug), b, w),
+               num_parallel_calls=1)
           .prefetch(2))
+    posed = posed_crops()
     for epoch in range(start_epoch, args.epochs):
         t0 = time.time()
         hist = model.fit(ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
         acc = float((predict_tta(model, xv).argmax(1) == yv).mean())
+        posed_acc = float((predict_tta(model, posed[0]).argmax(1) == posed[1]).mean()) if posed else float("nan")
         if acc > best:
             best = acc
             model.save_weights(ckpt / "best.weights.h5")
         model.save(last)
         state_file.write_text(json.dumps({"epoch": epoch + 1, "best": best}))
         print(f"epoch {epoch + 1}/{args.epochs} loss {hist.history['loss'][-1]:.4f} "
-              f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} best {best:.4f} "
+              f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} posed_tta {posed_acc:.4f} best {best:.4f} "
               f"{time.time() - t0:.0f}s", flush=True)
     if args.swa_epochs:
         swa_phase(args, tf, model, ds, x, xv, yv, steps, max(start_epoch, args.epochs), best)
+
+
+def posed_crops() -> tuple[np.ndarray, np.ndarray] | None:
+    """The 48x48 crops of ``faces/posed`` exactly as the camera path cuts them (largest face of
+    each photo), with their labels; logged every epoch, never used for selection or training."""
+    import csv
+
+    import cv2
+
+    from moodshuffle.config import Config
+    from moodshuffle.emotions import INDEX
+    from moodshuffle.perceive.expression import prepare_face
+    from moodshuffle.perceive.faces import FaceAnalyzer
+
+    folder = REPO.parent / "shared" / "data" / "faces" / "posed"
+    if not (folder / "labels.csv").exists():
+        return None
+    cfg = Config()
+    analyzer = FaceAnalyzer(cfg.camera, cfg.models)
+    faces, labels = [], []
+    with open(folder / "labels.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            found = analyzer.crops(cv2.imread(str(folder / row["file"])))
+            if found:
+                crop = max(found, key=lambda dc: dc[0].size)[1]
+                faces.append(prepare_face(crop).astype(np.float32)[..., None])
+                labels.append(INDEX[row["emotion"]])
+    return np.stack(faces), np.array(labels)
+
+
+def save_f16(model, path: Path) -> None:
+    """Every weight of ``model`` (batch-norm statistics included) as float16, in layer order:
+    the warm start that later training runs continue from (committed, so it outlives the day)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(model.get_weights())})
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, float16)", flush=True)
+
+
+def load_f16(model, path: Path) -> None:
+    saved = np.load(path)
+    weights = [saved[f"w{i:03d}"].astype(np.float32) for i in range(len(saved.files))]
+    model.set_weights(weights)
 
 
 def swa_phase(args, tf, model, ds, x, xv, yv, steps, start_epoch, best) -> None:
@@ -253,6 +316,9 @@ def export(args, tf) -> None:
     ckpt = Path(args.ckpt)
     model = build_model(tf)
     model.load_weights(ckpt / "best.weights.h5")
+    if args.f16_out:
+        save_f16(model, Path(args.f16_out))
+        load_f16(model, Path(args.f16_out))  # export exactly what the next run continues from
     xv, yv = load_split("publictest")
     report("float", model.predict(xv, batch_size=256, verbose=0), yv)
     report("float_flip", predict_tta(model, xv), yv)
@@ -325,6 +391,11 @@ def main() -> None:
     parser.add_argument("--bf16", action="store_true",
                         help="train in mixed bfloat16 (about 2x faster on CPUs with AMX/AVX512-BF16)")
     parser.add_argument("--erase", type=float, default=0.0, help="random-erasing probability (augmentation)")
+    parser.add_argument("--camera-aug", type=float, default=0.0,
+                        help="share of each batch degraded like camera faces (downscale, noise, gamma)")
+    parser.add_argument("--init", default="", help="float16 weights (.npz) to start from instead of random")
+    parser.add_argument("--f16-out", default=str(REPO / "models" / "checkpoints" / "face_emotion.f16.npz"),
+                        help="where export writes the float16 weights of the exported model ('' to skip)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
