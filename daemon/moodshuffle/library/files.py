@@ -78,9 +78,9 @@ def _walk(folder: str, key: tuple[int, int], ancestors: tuple[tuple[int, int], .
         if stat.S_ISDIR(st.st_mode):
             _walk(path, (st.st_dev, st.st_ino), (*ancestors, key), seen, found)
         elif os.path.splitext(entry.name)[1].lower() in AUDIO_EXTENSIONS:
-            reason = _not_analysable(path, st)
-            if reason:
-                found.problems.append((path, reason))
+            why = _not_analysable(path, st)
+            if why:
+                found.problems.append((path, why))
             else:
                 found.files[path] = (st.st_size, st.st_mtime_ns)
 
