@@ -54,8 +54,8 @@ def find_audio_files(roots: list[Path]) -> LibraryFiles:
 def _walk(folder: str, key: tuple[int, int], ancestors: tuple[tuple[int, int], ...],
           seen: dict[tuple[int, int], str], found: LibraryFiles, is_root: bool = False) -> None:
     if key in seen:
-        kind = "loop: it leads back to" if key in ancestors else "duplicate of"
-        found.problems.append((folder, f"symbolic link {kind} {seen[key]}, not scanned twice"))
+        what = "symbolic link loop: it leads back to" if key in ancestors else "the same folder as"
+        found.problems.append((folder, f"{what} {seen[key]}, not scanned twice"))
         return
     seen[key] = folder
     try:
