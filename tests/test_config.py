@@ -96,3 +96,35 @@ def test_cli_exits_non_zero_naming_each_bad_key(tmp_path):
     assert proc.returncode == 2
     assert "mqtt.port: must be 1..65535, got 0" in proc.stderr
     assert "mood.policy: must be one of" in proc.stderr
+
+
+@pytest.mark.parametrize("text", [".nan", ".inf", "-.inf"])
+def test_every_float_setting_refuses_nan_and_infinity_naming_the_key(text):
+    keys = [key for key, value in _flatten(Config()) if isinstance(value, float)]
+    assert "camera.interval_s" in keys and "mood.half_life_s" in keys
+    for key in keys:
+        section, leaf = key.split(".")
+        with pytest.raises(ConfigError) as err:
+            parse_config(yaml.safe_load(f"{section}:\n  {leaf}: {text}\n"))
+        assert len(err.value.problems) == 1
+        assert err.value.problems[0].startswith(f"{key}: must be a finite number in "), err.value.problems
+        assert err.value.problems[0].endswith(f"got {float(text.replace('.', ''))!r}")
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
+    latin1 = tmp_path / "config.yaml"
+    latin1.write_bytes("device_id: wohnzimmer\nmqtt:\n  username: jürgen\n".encode("latin-1"))
+    proc = subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(latin1), "doctor"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"moodshuffle: config error: {latin1}: not UTF-8 text (byte 0xfc on line 3): save it as UTF-8"]
+
+
+def test_a_yaml_error_is_one_line_with_its_position(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("camera:\n  interval_s: 2\n mood: [\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    (problem,) = err.value.problems
+    assert "\n" not in problem and "(line 3, column 2)" in problem, problem

@@ -27,7 +27,7 @@ from moodshuffle.estimate.mood import MoodEstimator, MoodState
 from moodshuffle.library.table import TrackTable
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.observations import Observation
-from moodshuffle.supervise import supervise
+from moodshuffle.supervise import in_daemon_thread, supervise
 
 log = logging.getLogger("moodshuffle")
 
@@ -193,7 +193,8 @@ class Daemon:
         self._changed()
         stop = self._stop.is_set
         try:
-            report = await asyncio.to_thread(scan_library, self.cfg.library, self.cfg.models, None, stop)
+            # a daemon thread: a read stuck on a hung mount must not hold up SIGTERM
+            report = await in_daemon_thread(scan_library, self.cfg.library, self.cfg.models, None, stop)
             log.info("library scan: %s", report)
             self.table = await asyncio.to_thread(self.index.load_table)
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 from moodshuffle import __version__
 from moodshuffle.config import Config, ConfigError, load_config
 from moodshuffle.logs import setup_logging
+from moodshuffle.runtime import ModelError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,6 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args, cfg)
     except KeyboardInterrupt:
         return 130
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except (ModelError, FileNotFoundError, NotADirectoryError) as exc:  # one line naming the file says it all
         log.error("%s", exc)
         return 1

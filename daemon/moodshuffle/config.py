@@ -9,6 +9,7 @@ over file, file over the inline value), so secrets need not sit in the config fi
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import socket
 import types
@@ -19,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from moodshuffle.logs import printable
 from moodshuffle.paths import MODELS_DIR, state_dir
 
 POLICIES = ("match", "uplift", "calm", "off")
@@ -191,6 +193,10 @@ def _coerce(key: str, value: Any, tp: Any, meta: Any, problems: list[str]) -> An
             problems.append(f"{key}: must be a number, got {value!r}")
             return None
         value = float(value)
+        if not math.isfinite(value):
+            # NaN compares false with every bound, so the range check below would let it through
+            problems.append(f"{key}: must be a finite number{_bounds(meta)}, got {value!r}")
+            return None
     elif tp is str:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             problems.append(f"{key}: must be a string, got {value!r}")
@@ -206,6 +212,15 @@ def _coerce(key: str, value: Any, tp: Any, meta: Any, problems: list[str]) -> An
         problems.append(f"{key}: must be one of {allowed}, got {value!r}")
         return None
     return value
+
+def _bounds(meta: Any) -> str:
+    """`` in 1..3600`` / `` >= 0`` for a message, from the field's range."""
+    lo, hi = meta.get("range", (None, None))
+    if lo is not None and hi is not None:
+        return f" in {lo:g}..{hi:g}"
+    if lo is not None:
+        return f" >= {lo:g}"
+    return f" <= {hi:g}" if hi is not None else ""
 
 def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[str]) -> Any:
     hints = typing.get_type_hints(cls)
@@ -250,16 +265,30 @@ def parse_config(data: Any) -> Config:
         raise ConfigError(problems)
     return cfg
 
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message (with a snippet of the file) as one line with the position."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"{exc.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
+
 def load_config(path: Path | None) -> Config:
     """Load and validate a config file; ``None`` gives the defaults."""
     if path is None:
         return parse_config({})
+    name = printable(str(path))
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+        raise ConfigError([f"{name}: cannot read: {exc.strerror}"]) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{name}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save it as "
+                           "UTF-8"]) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+        raise ConfigError([f"{name}: not valid YAML: {_one_line(exc)}"]) from exc
     return parse_config(data)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
-import socket
-import ssl
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from moodshuffle.config import Config
+from moodshuffle.logs import printable
 
 
 @contextlib.contextmanager
@@ -107,28 +108,63 @@ def _check_vlc(cfg: Config) -> tuple[bool, str]:
 
 
 def _check_broker(cfg: Config) -> tuple[bool, str]:
+    """Log in exactly as the daemon does (same client settings: user, password, password file,
+    TLS), under a client id of its own so that a running daemon is not disconnected."""
     if not cfg.mqtt.enabled:
         return True, "disabled in config (mqtt.enabled: false)"
+    import aiomqtt
+
+    where = f"{cfg.mqtt.host}:{cfg.mqtt.port}"
+    # paho logs socket errors through aiomqtt's "mqtt" logger; the message below says it all
+    mqtt_log = logging.getLogger("mqtt")
+    level = mqtt_log.level
+    mqtt_log.setLevel(logging.CRITICAL)
     try:
-        with socket.create_connection((cfg.mqtt.host, cfg.mqtt.port), timeout=3) as sock:
-            if cfg.mqtt.tls:
-                context = ssl.create_default_context(cafile=cfg.mqtt.ca_file)
-                with context.wrap_socket(sock, server_hostname=cfg.mqtt.host):
-                    pass
-    except (OSError, ssl.SSLError) as exc:
-        return False, (f"cannot reach {cfg.mqtt.host}:{cfg.mqtt.port}: {exc} -- fix: is Mosquitto running "
-                       "(`systemctl status mosquitto`)? (the daemon keeps playing and reconnects)")
-    return True, f"{cfg.mqtt.host}:{cfg.mqtt.port} reachable"
+        asyncio.run(_log_in(cfg))
+    except OSError as exc:  # the password, CA, certificate or key file
+        name = printable(str(exc.filename)) if exc.filename else "a file named in mqtt.*"
+        return False, f"cannot read {name}: {exc.strerror or exc} -- fix: make it readable by the daemon's user"
+    except aiomqtt.MqttCodeError as exc:
+        return False, (f"{where} refused the login: {exc} -- fix: mqtt.username and mqtt.password / "
+                       "mqtt.password_file (or $MOODSHUFFLE_MQTT_PASSWORD) must match the broker's password_file")
+    except aiomqtt.MqttError as exc:
+        return False, f"cannot log in to {where}: {exc} -- fix: {_broker_hint(cfg, str(exc))}"
+    finally:
+        mqtt_log.setLevel(level)
+    how = " over TLS" if cfg.mqtt.tls else ""
+    return True, f"logged in to {where}{how} as {cfg.mqtt.username or 'anonymous'}"
+
+
+async def _log_in(cfg: Config) -> None:
+    from moodshuffle.report.mqtt import _client
+
+    async with _client(cfg.mqtt, cfg.device_id, suffix="-doctor"):
+        pass
+
+
+def _broker_hint(cfg: Config, reason: str) -> str:
+    if "SSL" in reason or "certificate" in reason:
+        if cfg.mqtt.tls:
+            return "mqtt.ca_file must name the CA that signed the broker's certificate (and the host its name)"
+        return "the listener speaks TLS: set mqtt.tls: true and mqtt.ca_file"
+    if "timed out" in reason and not cfg.mqtt.tls:
+        return "no MQTT answer: if this listener is TLS-only, set mqtt.tls: true and mqtt.ca_file"
+    if "timed out" in reason:
+        return "no TLS answer: is this a plain (non-TLS) listener? then set mqtt.tls: false"
+    return ("is Mosquitto running (`systemctl status mosquitto`) on that host and port? "
+            "(the daemon keeps playing and reconnects)")
 
 
 def _check_library(cfg: Config) -> tuple[bool, str]:
-    missing = [str(p) for p in cfg.library.resolved_paths() if not p.is_dir()]
+    missing = [printable(str(p)) for p in cfg.library.resolved_paths() if not p.is_dir()]
     if missing:
-        return False, f"library.paths not found: {', '.join(missing)} -- fix: set library.paths to your music"
+        return False, (f"library.paths not found: {', '.join(missing)} -- fix: set library.paths to your music "
+                       "(or mount the disk; the index keeps its tracks meanwhile)")
     index = cfg.library.resolved_index_path()
     if not index.exists():
-        return False, f"no index at {index} -- fix: run `moodshuffle scan` (the daemon also scans on start)"
-    return True, f"index {index}"
+        return False, (f"no index at {printable(str(index))} -- fix: run `moodshuffle scan` (the daemon also scans "
+                       "on start)")
+    return True, f"index {printable(str(index))}"
 
 
 CHECKS: list[tuple[str, Callable[[Config], tuple[bool, str]]]] = [

@@ -6,8 +6,35 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import unicodedata
 
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+#: characters that would break a journal line or a terminal: controls (newline, ESC, ...) and
+#: the Unicode line/paragraph separators
+_UNSAFE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one log line: control characters as ``\\n``/``\\x1b``, the undecodable
+    bytes of a file name (surrogate escapes) as ``\\xff``, and ``\\`` doubled so the result is
+    unambiguous. Everything else, accents and emoji included, stays as it is. Use it for every
+    file name (and any text that may contain one) that goes into a log line or a report."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape decoded byte b as U+DC00 + b
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in _UNSAFE or 0xD800 <= code <= 0xDFFF:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class _JournalFormatter(logging.Formatter):

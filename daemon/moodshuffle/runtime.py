@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
-try:  # pragma: no cover - depends on the image
-    from tflite_runtime.interpreter import Interpreter as _Interpreter
-except ImportError:  # pragma: no cover
-    from ai_edge_litert.interpreter import Interpreter as _Interpreter
+from moodshuffle.logs import printable
 
 
 class ModelError(RuntimeError):
-    """A model file is missing, unreadable or does not match its contract."""
+    """A model file is missing, unreadable, corrupt or does not match its contract. Retrying
+    soon cannot fix it, so a stage that raises it is retried only after a long pause (see
+    ``supervise``)."""
+
+
+@functools.cache
+def _interpreter_class() -> Any:
+    # imported on first use so that ``ModelError`` costs nothing to import (the CLI and the
+    # supervisor need it before any model is loaded)
+    try:  # pragma: no cover - depends on the image
+        from tflite_runtime.interpreter import Interpreter
+    except ImportError:  # pragma: no cover
+        from ai_edge_litert.interpreter import Interpreter
+    return Interpreter
 
 
 def load_interpreter(path: Path, num_threads: int = 1) -> Any:
     """Load a ``.tflite`` file and allocate its tensors.
 
-    Raises ModelError naming the file when it is missing or not a valid model.
-    """
+    Raises ModelError naming the file (escaped for a log line) and the reason when it is
+    missing, empty, unreadable or not a valid model."""
     path = Path(path)
+    name = printable(str(path))
     if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
+        raise ModelError(f"{name}: model file not found" if not path.exists() else f"{name}: not a regular file")
     try:
-        interpreter = _Interpreter(model_path=str(path), num_threads=num_threads)
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ModelError(f"{name}: cannot read model: {exc.strerror}") from exc
+    if size == 0:
+        raise ModelError(f"{name}: empty model file")
+    try:
+        interpreter = _interpreter_class()(model_path=str(path), num_threads=num_threads)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise ModelError(f"{path}: cannot load model: {exc}") from exc
+        reason = " ".join(str(exc).split())  # one line: the runtime's messages may span several
+        raise ModelError(f"{name}: cannot load model: {reason}") from exc
     return interpreter
 
 

@@ -7,6 +7,7 @@ long track costs only the windows analysed; formats it cannot read (m4a/aac, ...
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from math import gcd
@@ -103,11 +104,21 @@ def decode_windows(path: Path, rate: int, window_s: float, count: int) -> list[n
     except sf.LibsndfileError as exc:
         if "unknown format" in str(exc).lower() or "format not recognised" in str(exc).lower():
             return _ffmpeg_windows(path, rate, window_s, count)
-        raise DecodeError(f"libsndfile: {exc}") from exc
+        raise DecodeError(f"libsndfile: {_sndfile_reason(exc)}") from exc
     except (RuntimeError, ValueError, OSError) as exc:
         if isinstance(exc, DecodeError):
             raise
         raise DecodeError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _sndfile_reason(exc: sf.LibsndfileError) -> str:
+    """libsndfile's reason without the file name (the caller names the file, escaped)."""
+    reason = exc.error_string
+    # libsndfile says this for any file it cannot recognise; the scanner only hands it existing
+    # regular files, so here it means the content is not audio it knows (or is corrupt)
+    if "possibly a pipe" in reason:
+        return "not an audio format it recognises (corrupt or mislabelled?)"
+    return reason
 
 
 def _spread(total: int, win: int, count: int) -> list[int]:
@@ -124,8 +135,9 @@ def _ffmpeg_windows(path: Path, rate: int, window_s: float, count: int) -> list[
         capture_output=True, timeout=300,
     )
     if proc.returncode != 0 or not proc.stdout:
-        reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise DecodeError(f"ffmpeg: {reason[-1] if reason else 'no audio'}")
+        # ffmpeg starts its message with the file name, which may hold a newline; the caller names the file
+        reason = proc.stderr.replace(os.fsencode(path), b"").decode(errors="replace").strip().splitlines()
+        raise DecodeError(f"ffmpeg: {reason[-1].lstrip(': ') if reason else 'no audio'}")
     audio = np.frombuffer(proc.stdout, np.float32)
     win = int(window_s * rate)
     return [audio[s : s + win] for s in _spread(len(audio), win, count)]

@@ -5,21 +5,33 @@ new file with the same content fingerprint appeared was renamed: its row follows
 re-analysis. Vanished files are forgotten. A file that cannot be decoded is recorded as
 failed with the reason and never stops the scan. Every track is committed on its own, so a
 scan killed at any moment loses at most the track in progress and the next scan resumes.
+
+A library folder that is missing or cannot be listed (a USB disk or NAS not mounted yet) is
+*unavailable*, not empty: its tracks stay in the index untouched and the report names it, and
+the scan after it comes back analyses nothing it already knew. A configured folder that
+exists but holds nothing at all counts as unavailable too when the index has tracks under it,
+because an unmounted mount point looks exactly like that; to forget a folder's tracks, take
+it out of ``library.paths``. Entries that cannot be analysed (FIFOs and devices, empty files,
+dangling links and link loops, names that are not UTF-8) are reported as failed, never opened,
+and not stored, so they are looked at again by every scan.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from moodshuffle.config import LibraryConfig, ModelsConfig
-from moodshuffle.library.decode import AUDIO_EXTENSIONS
+from moodshuffle.library.files import LibraryFiles, find_audio_files
 from moodshuffle.library.index import connect
+from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle.library")
 
@@ -38,41 +50,40 @@ class ScanReport:
     unchanged: int = 0
     renamed: int = 0
     removed: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # this scan's new failures
+    #: this scan's failures, (path, reason); paths as the file system gives them (use
+    #: ``logs.printable`` to show them)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    #: configured folders that were unavailable (missing, unlistable, or an empty mount point) -> why
+    unavailable_roots: dict[str, str] = field(default_factory=dict)
+    #: tracks left in the index untouched because their folder was unavailable
+    kept: int = 0
     seconds: float = 0.0
     stopped: bool = False
 
     def __str__(self) -> str:
-        return (f"{self.analysed} analysed, {self.unchanged} unchanged, {self.renamed} renamed, "
+        text = (f"{self.analysed} analysed, {self.unchanged} unchanged, {self.renamed} renamed, "
                 f"{self.removed} removed, {len(self.failed)} failed in {self.seconds:.1f} s"
                 + (" (stopped early)" if self.stopped else ""))
+        if self.unavailable_roots:
+            text += (f"; unavailable: {', '.join(printable(r) for r in self.unavailable_roots)} "
+                     f"({self.kept} tracks kept)")
+        return text
 
 
 def fingerprint(path: Path, size: int) -> str:
     """Content fingerprint: size + first and last 64 KiB (renames keep it, edits change it)."""
     h = hashlib.sha1(str(size).encode())
-    with open(path, "rb") as f:
+    # O_NONBLOCK: if a FIFO replaced the file since the walk, open must not wait for a writer
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with open(fd, "rb") as f:
         h.update(f.read(65536))
         if size > 131072:
             f.seek(-65536, os.SEEK_END)
             h.update(f.read(65536))
     return h.hexdigest()
-
-
-def walk(paths: list[Path]) -> dict[str, tuple[int, int]]:
-    """Audio files under ``paths``: absolute path -> (size, mtime_ns). Unreadable folders are skipped."""
-    found: dict[str, tuple[int, int]] = {}
-    for root in paths:
-        for dirpath, _, names in os.walk(root, onerror=lambda e: log.warning("cannot read %s", e.filename)):
-            for name in names:
-                if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                    p = os.path.join(dirpath, name)
-                    try:
-                        st = os.stat(p)
-                    except OSError:
-                        continue
-                    found[os.path.abspath(p)] = (st.st_size, st.st_mtime_ns)
-    return found
 
 
 def read_tags(path: Path) -> tuple[str, str, str]:
@@ -106,12 +117,18 @@ def scan_library(
     report = ScanReport()
     db = connect(library.resolved_index_path())
     try:
-        files = walk(library.resolved_paths())
+        found = find_audio_files(library.resolved_paths())
+        files = found.files
         known = {row[0]: row[1:] for row in db.execute("SELECT path, id, size, mtime_ns, fingerprint FROM tracks")}
+        kept = _keep_unavailable(known, found, library.resolved_paths(), report)
+        for path, reason in found.problems:
+            report.failed.append((path, reason))
+            log.warning("cannot analyse %s: %s", printable(path), reason)
         todo = [p for p, (size, mtime) in files.items() if known.get(p, (None, None, None))[1:3] != (size, mtime)]
         report.unchanged = len(files) - len(todo)
-        vanished = {row[3]: (p, row[0]) for p, row in known.items() if p not in files and row[3]}
-        for p in [p for p in known if p not in files and not known[p][3]]:
+        gone = [p for p in known if p not in files and p not in kept]
+        vanished = {known[p][3]: (p, known[p][0]) for p in gone if known[p][3]}
+        for p in [p for p in gone if not known[p][3]]:
             db.execute("DELETE FROM tracks WHERE path = ?", (p,))
             report.removed += 1
 
@@ -126,6 +143,7 @@ def scan_library(
                 fp = fingerprint(Path(path), size)
             except OSError as exc:
                 report.failed.append((path, f"unreadable: {exc.strerror}"))
+                log.warning("cannot read %s: %s", printable(path), exc.strerror)
                 continue
             if path not in known and fp in vanished:
                 old_path, track_id = vanished.pop(fp)
@@ -145,7 +163,7 @@ def scan_library(
             except DecodeError as exc:
                 _upsert(db, path, size, mtime, fp, title, artist, album, None, str(exc))
                 report.failed.append((path, str(exc)))
-                log.warning("cannot analyse %s: %s", path, exc)
+                log.warning("cannot analyse %s: %s", printable(path), printable(str(exc)))
             if progress is not None:
                 elapsed = time.monotonic() - started
                 rate = (done + 1) / elapsed if elapsed > 0 else 0.0
@@ -157,6 +175,28 @@ def scan_library(
         db.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _keep_unavailable(known: dict[str, tuple], found: LibraryFiles, roots: list[Path], report: ScanReport) -> set[str]:
+    """The indexed paths to leave untouched because their folder is unavailable; fills in
+    ``report.unavailable_roots`` and ``report.kept`` and logs each unavailable folder once."""
+    unavailable = dict(found.unavailable)
+    for root in found.empty_roots:
+        if any(_under(p, root) for p in known):
+            unavailable[root] = "empty (an unmounted drive?)"
+    kept = {p for p in known if p not in found.files and any(_under(p, u) for u in unavailable)}
+    report.kept = len(kept)
+    report.unavailable_roots = {r: unavailable[r] for r in (os.path.abspath(r) for r in roots) if r in unavailable}
+    for folder, reason in unavailable.items():
+        held = sum(_under(p, folder) for p in kept)
+        if folder in report.unavailable_roots or held:
+            log.warning("library folder %s is unavailable (%s): its %d indexed tracks are kept until it is back",
+                        printable(folder), reason, held)
+    return kept
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _upsert(db, path, size, mtime, fp, title, artist, album, f, failed: str | None) -> None:

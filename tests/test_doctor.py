@@ -1,0 +1,77 @@
+"""``moodshuffle doctor`` logs in to a real Mosquitto as the daemon would, and names corrupt models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from moodshuffle.config import parse_config
+from moodshuffle.doctor import _check_broker, _check_models
+from tests.broker import Broker, free_port, make_tls
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def password_broker(tmp_path):
+    folder = tmp_path / "pw"
+    folder.mkdir()
+    broker = Broker(folder, free_port(), username="speaker", password="s3cret").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    folder = tmp_path / "tls"
+    broker = Broker(folder, free_port(), tls=make_tls(folder / "certs")).start()
+    yield broker
+    broker.stop()
+
+
+def _mqtt(broker: Broker, **mqtt: object):
+    return parse_config({"device_id": "doctor-test", "mqtt": {"host": "127.0.0.1", "port": broker.port, **mqtt}})
+
+
+def test_a_wrong_password_fails_and_the_right_one_from_a_file_logs_in(password_broker, tmp_path, monkeypatch):
+    monkeypatch.delenv("MOODSHUFFLE_MQTT_PASSWORD", raising=False)
+    ok, message = _check_broker(_mqtt(password_broker, username="speaker", password="wrong"))
+    assert not ok and "refused the login" in message and "Not authorized" in message, message
+    ok, message = _check_broker(_mqtt(password_broker))
+    assert not ok and "refused the login" in message, message
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    ok, message = _check_broker(_mqtt(password_broker, username="speaker", password_file=str(secret)))
+    assert ok and message == f"logged in to 127.0.0.1:{password_broker.port} as speaker", message
+
+
+def test_a_tls_only_listener_fails_without_tls_and_logs_in_with_its_ca(tls_broker):
+    ok, message = _check_broker(_mqtt(tls_broker))
+    assert not ok and "set mqtt.tls: true" in message, message
+    ok, message = _check_broker(_mqtt(tls_broker, tls=True))  # the system's CAs do not know the test CA
+    assert not ok and "certificate" in message and "mqtt.ca_file" in message, message
+    ok, message = _check_broker(_mqtt(tls_broker, tls=True, ca_file=str(tls_broker.tls["ca"])))
+    assert ok and message.endswith("over TLS as anonymous"), message
+
+
+def test_no_broker_on_the_port_fails():
+    ok, message = _check_broker(parse_config({"mqtt": {"host": "127.0.0.1", "port": free_port()}}))
+    assert not ok and "Connection refused" in message, message
+
+
+def test_corrupt_models_are_named_with_the_reason(tmp_path):
+    good = (REPO / "models" / "face_emotion.tflite").read_bytes()
+    (tmp_path / "cut.tflite").write_bytes(good[: len(good) // 2])
+    (tmp_path / "noise.tflite").write_bytes(os.urandom(10_000))
+    (tmp_path / "empty.tflite").write_bytes(b"")
+    cfg = parse_config({"models": {"face_expression": str(tmp_path / "cut.tflite"),
+                                   "voice": str(tmp_path / "noise.tflite"),
+                                   "music": str(tmp_path / "empty.tflite")}})
+    ok, message = _check_models(cfg)
+    assert not ok
+    assert f"models.face_expression: {tmp_path / 'cut.tflite'}: cannot load model: " in message
+    assert f"models.voice: {tmp_path / 'noise.tflite'}: cannot load model: " in message
+    assert f"models.music: {tmp_path / 'empty.tflite'}: empty model file" in message
+    assert "face_detector" not in message

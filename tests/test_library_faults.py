@@ -1,0 +1,184 @@
+"""Faults a living room's music folder produces, on the real scanner and the real ``scan``
+command: a disk not mounted yet, names that are not UTF-8 or hold a newline, FIFOs, link
+loops, dangling links, empty and unreadable files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from moodshuffle.config import LibraryConfig, ModelsConfig
+from moodshuffle.library.index import TrackIndex
+from moodshuffle.library.scanner import scan_library
+from moodshuffle.logs import printable
+
+CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus"]
+
+
+@pytest.fixture
+def library(shared_data, tmp_path):
+    """Two real clips in tmp/music, indexed into tmp/index.sqlite3 by the real scanner."""
+    music = tmp_path / "music"
+    music.mkdir()
+    for i, rel in enumerate(CLIPS):
+        shutil.copy(shared_data / "music-4q" / rel, music / f"{i}.opus")
+    cfg = LibraryConfig(paths=[str(music)], index_path=str(tmp_path / "index.sqlite3"))
+    assert scan_library(cfg, ModelsConfig()).analysed == 2
+    return cfg, music
+
+
+def _track_count(cfg: LibraryConfig) -> int:
+    index = TrackIndex(cfg.resolved_index_path())
+    try:
+        return index.track_count()
+    finally:
+        index.close()
+
+
+def _scan_cli(cfg: LibraryConfig, tmp_path: Path, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    conf = tmp_path / "scan.yaml"
+    conf.write_text(f"library:\n  paths: [{cfg.paths[0]}]\n  index_path: {cfg.index_path}\n")
+    return subprocess.run([*prefix, sys.executable, "-m", "moodshuffle", "-c", str(conf), "scan"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_missing_library_folder_is_unavailable_not_empty(library, tmp_path):
+    cfg, music = library
+    music.rename(tmp_path / "music.unmounted")
+    proc = _scan_cli(cfg, tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert f"unavailable: {music}: missing" in proc.stdout
+    assert "0 removed" in proc.stdout and "2 tracks kept" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert _track_count(cfg) == 2
+
+    report = scan_library(cfg, ModelsConfig())
+    assert report.unavailable_roots == {str(music): "missing (not mounted?)"}
+    assert (report.removed, report.kept) == (0, 2)
+
+    (tmp_path / "music.unmounted").rename(music)
+    back = scan_library(cfg, ModelsConfig())
+    assert (back.analysed, back.unchanged, back.removed, back.unavailable_roots) == (0, 2, 0, {})
+
+
+def test_an_empty_mount_point_keeps_its_tracks_and_a_folder_taken_out_of_the_config_does_not(library, tmp_path):
+    cfg, music = library
+    music.rename(tmp_path / "music.unmounted")
+    music.mkdir()  # what an unmounted mount point looks like
+    report = scan_library(cfg, ModelsConfig())
+    assert report.unavailable_roots == {str(music): "empty (an unmounted drive?)"}
+    assert (report.removed, _track_count(cfg)) == (0, 2)
+
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    moved = LibraryConfig(paths=[str(elsewhere)], index_path=cfg.index_path)
+    report = scan_library(moved, ModelsConfig())
+    assert (report.removed, report.unavailable_roots, _track_count(cfg)) == (2, {}, 0)
+
+
+def test_a_folder_behind_a_dangling_link_keeps_its_tracks(library, tmp_path):
+    cfg, music = library
+    sub = music / "disk"
+    sub.mkdir()
+    (music / "0.opus").rename(sub / "0.opus")
+    assert scan_library(cfg, ModelsConfig()).renamed == 1
+    # a dangling link where the folder was: a disk that a link led to is not mounted
+    sub.rename(tmp_path / "disk.unmounted")
+    sub.symlink_to(tmp_path / "disk.unmounted")
+    assert scan_library(cfg, ModelsConfig()).unchanged == 2  # followed through the link
+    (tmp_path / "disk.unmounted").rename(tmp_path / "disk.gone")
+    report = scan_library(cfg, ModelsConfig())
+    assert report.removed == 0 and report.kept == 1 and _track_count(cfg) == 2
+    assert (str(sub), f"dangling symbolic link to {tmp_path / 'disk.unmounted'}") in report.failed
+
+
+def test_a_name_that_is_not_utf8_is_reported_escaped_and_the_scan_goes_on(library, shared_data, tmp_path):
+    cfg, music = library
+    bad = os.path.join(os.fsencode(music), b"caf\xe9 \xff.opus")
+    shutil.copy(shared_data / "music-4q" / CLIPS[0], bad)
+    shutil.copy(shared_data / "music-4q" / "audio/Q3/MT0000004637.opus", music / "z.opus")  # sorts after it
+    proc = _scan_cli(cfg, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 analysed" in proc.stdout and "1 failed" in proc.stdout
+    assert f"failed: {music}/caf\\xe9 \\xff.opus: file name is not valid UTF-8" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert _track_count(cfg) == 3
+
+
+def _as_unprivileged() -> tuple[str, ...]:
+    """A command prefix under which chmod 000 keeps a file unreadable (root ignores it)."""
+    if os.geteuid() != 0:
+        return ()
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a chmod 000 file would be readable")
+    return ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+
+def test_the_scan_finishes_on_a_hostile_library_and_names_every_entry(library, tmp_path):
+    cfg, music = library
+    os.mkfifo(music / "fifo.opus")
+    (music / "empty.opus").touch()
+    (music / "loop.opus").symlink_to("loop.opus")
+    (music / "back").symlink_to(music)
+    (music / "dangling.opus").symlink_to(tmp_path / "nowhere.opus")
+    locked = music / "locked.opus"
+    shutil.copy(music / "0.opus", locked)
+    locked.write_bytes(locked.read_bytes() + b"x")  # other content, so not taken for a copy
+    locked.chmod(0)
+    (music / "two\nlines.opus").write_bytes(b"not audio")
+    t0 = time.monotonic()
+    proc = _scan_cli(cfg, tmp_path, _as_unprivileged())
+    assert time.monotonic() - t0 < 60
+    assert proc.returncode == 0, proc.stderr
+    failed = {line.split(": ", 2)[1]: line.split(": ", 2)[2] for line in proc.stdout.splitlines()
+              if line.startswith("failed: ")}
+    assert failed == {
+        f"{music}/back": f"symbolic link loop: it leads back to {music}, not scanned twice",
+        f"{music}/dangling.opus": f"dangling symbolic link to {tmp_path / 'nowhere.opus'}",
+        f"{music}/empty.opus": "empty file",
+        f"{music}/fifo.opus": "not a regular file (a FIFO): skipped",
+        f"{music}/locked.opus": "unreadable: Permission denied",
+        f"{music}/loop.opus": "symbolic link loop",
+        f"{music}/two\\nlines.opus": "ffmpeg: Invalid data found when processing input",
+    }
+    # the name with a newline stays on its log line
+    assert not any(line.startswith("lines.opus") for line in (proc.stdout + proc.stderr).splitlines())
+    assert _track_count(cfg) == 2
+
+
+def test_printable_escapes_what_would_break_a_log_line_and_keeps_the_rest():
+    assert printable("Beyoncé – Halo 🎵.opus") == "Beyoncé – Halo 🎵.opus"
+    assert printable("a\nb\rc\td\x1b[31m\u2028") == "a\\nb\\rc\\td\\x1b[31m\\u2028"
+    assert printable(os.fsdecode(b"caf\xe9")) == "caf\\xe9"
+    assert printable("C:\\x") == "C:\\\\x"  # a real backslash never reads as an escape
+
+
+def test_a_call_stuck_on_a_fifo_does_not_hold_up_the_process_exit(tmp_path):
+    fifo = tmp_path / "stuck.opus"
+    os.mkfifo(fifo)
+    script = textwrap.dedent(f"""
+        import asyncio
+        from moodshuffle.supervise import in_daemon_thread
+
+        async def main():
+            task = asyncio.ensure_future(in_daemon_thread(open, {str(fifo)!r}, "rb"))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                print("cancelled", flush=True)
+
+        asyncio.run(main())
+    """)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.stdout.strip() == "cancelled", proc.stderr
+    assert time.monotonic() - t0 < 10  # without the daemon thread the exit waits for a writer forever
