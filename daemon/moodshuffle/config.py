@@ -75,6 +75,8 @@ class LibraryConfig:
     scan_on_start: bool = True
     #: hours between background rescans; 0 disables them
     rescan_interval_h: float = field(default=24.0, metadata=_range(0, 24 * 365))
+    #: days a play, skip or like stays in the listening history (and teaches the taste model)
+    history_days: float = field(default=180.0, metadata=_range(1, 3650))
 
     def resolved_index_path(self) -> Path:
         if self.index_path:

@@ -7,7 +7,8 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from moodshuffle.config import Config
@@ -177,15 +178,36 @@ CHECKS: list[tuple[str, Callable[[Config], tuple[bool, str]]]] = [
 ]
 
 
-def doctor(cfg: Config) -> int:
-    """Run every check, print one line each; exit status 1 when any failed."""
-    failed = 0
+@dataclass(frozen=True)
+class CheckResult:
+    """One check: ``name`` from CHECKS; ``message`` says what was found and, when it failed,
+    how to fix it after " -- fix: "."""
+
+    name: str
+    ok: bool
+    message: str
+
+
+def run_checks(cfg: Config, names: Collection[str] | None = None) -> list[CheckResult]:
+    """Run the checks in ``names`` (default: all), in CHECKS order. A crashing check fails
+    with the exception as its message instead of hiding the others."""
+    results = []
     for name, check in CHECKS:
+        if names is not None and name not in names:
+            continue
         try:
             ok, message = check(cfg)
-        except Exception as exc:  # a check must never hide the others
+        except Exception as exc:
             ok, message = False, f"check crashed: {exc!r}"
-        failed += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name:<11} {message}")
+        results.append(CheckResult(name, ok, message))
+    return results
+
+
+def doctor(cfg: Config) -> int:
+    """Run every check, print one line each; exit status 1 when any failed."""
+    results = run_checks(cfg)
+    for r in results:
+        print(f"{'ok  ' if r.ok else 'FAIL'} {r.name:<11} {r.message}")
+    failed = sum(not r.ok for r in results)
     print("all checks passed" if not failed else f"{failed} check(s) failed")
     return 1 if failed else 0

@@ -2,7 +2,8 @@
 
 score = similarity (cosine in the shared emotion space between the track and its target)
       + TRANSITION_WEIGHT * transition (tempo, key, energy from the previous track, in [0, 1])
-      - penalties (same artist within ``artist_gap`` tracks, skipped in this mood).
+      - penalties (same artist within ``artist_gap`` tracks, skipped in this mood)
+      + taste (optional: what the listener was learned to like in this mood, ``decide/taste.py``).
 Tracks played within the last ``no_repeat_share`` of the library are not candidates. Among
 the best ``CANDIDATES`` the next track is drawn with a softmax of ``score / temperature``,
 so the queue stays a shuffle. Every choice carries its score parts.
@@ -50,7 +51,8 @@ class PlayHistory:
 @dataclass(frozen=True)
 class UpcomingTrack:
     """One chosen track. index: its row in the TrackTable; target: (valence, arousal) it was
-    chosen for (None under ``off``); parts: similarity, transition, penalty (score = sum)."""
+    chosen for (None under ``off``); parts: similarity, transition, penalty and, when ranked with
+    a taste, taste (score = sum)."""
 
     index: int
     track_id: int
@@ -119,14 +121,19 @@ def rank_upcoming(
     cfg: MoodConfig,
     current: int | None = None,
     start: tuple[float, float] | None = None,
+    taste: np.ndarray | None = None,
 ) -> list[UpcomingTrack]:
     """The next ``n`` tracks (fewer if the library is smaller) for ``mood`` (a MoodState:
     probs, valence, arousal, label) under ``policy``. ``current``: the id of the track playing
     now (never chosen; the first transition starts from it). ``start``: the target of the
-    current track, so that uplift/calm journeys continue across reorders."""
+    current track, so that uplift/calm journeys continue across reorders. ``taste``: (N,) score
+    parts per table row (``TasteModel.scores``), added as the part "taste"; ignored under ``off``,
+    which stays a plain shuffle."""
     size = len(table)
     if size == 0 or n <= 0:
         return []
+    if taste is not None and len(taste) != size:
+        raise ValueError(f"taste: {len(taste)} scores for a table of {size} tracks")
     p = _prepared(table)
     goals = targets(policy, mood.probs, mood.valence, mood.arousal, n, cfg.step, start)  # type: ignore[attr-defined]
     if goals is not None:
@@ -170,7 +177,7 @@ def rank_upcoming(
         if goals is None:  # plain shuffle: random order, still no repeats
             score = rng.random(size).astype(np.float32)
         else:
-            score = sim + TRANSITION_WEIGHT * trans - penalty
+            score = sim + TRANSITION_WEIGHT * trans - penalty + (taste if taste is not None else 0.0)
         score = np.where(blocked, -np.inf, score)
         allowed = int((~blocked).sum())
         top = np.argpartition(-score, min(CANDIDATES, allowed) - 1)[: min(CANDIDATES, allowed)]
@@ -189,6 +196,8 @@ def rank_upcoming(
                 "transition": float(TRANSITION_WEIGHT * trans[row]),
                 "penalty": float(-penalty[row]),
             }
+            if taste is not None:
+                parts["taste"] = float(taste[row])
             target = (goals[k].valence, goals[k].arousal)
         chosen.append(UpcomingTrack(
             index=row, track_id=int(table.ids[row]), path=table.paths[row], title=table.titles[row],

@@ -16,7 +16,7 @@ import numpy as np
 
 from moodshuffle.library.table import TrackTable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -62,7 +62,42 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(db: sqlite3.Connection) -> None:
+    """v3: listening history (``library/history.py``). No foreign key to ``tracks``: a rescan
+    deletes vanished rows, and what the listener said about a track must outlive that row."""
+    _script(db,
+        """
+        CREATE TABLE plays (
+            id INTEGER PRIMARY KEY,
+            track_id INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            started REAL NOT NULL,
+            duration_s REAL NOT NULL,
+            mood TEXT NOT NULL,
+            valence REAL NOT NULL,
+            arousal REAL NOT NULL,
+            policy TEXT NOT NULL,
+            heard_s REAL,
+            outcome TEXT CHECK (outcome IN ('completed', 'skipped', 'failed', 'stopped'))
+        );
+        CREATE INDEX plays_started ON plays (started);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            track_id INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'dislike')),
+            mood TEXT NOT NULL,
+            valence REAL NOT NULL,
+            arousal REAL NOT NULL,
+            policy TEXT NOT NULL
+        );
+        CREATE INDEX feedback_at ON feedback (at);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

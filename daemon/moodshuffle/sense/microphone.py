@@ -27,6 +27,7 @@ from moodshuffle.library.decode import AUDIO_EXTENSIONS
 from moodshuffle.observations import Observation
 from moodshuffle.perceive.voice import VoiceAnalyzer
 from moodshuffle.perceive.voice_features import SAMPLE_RATE, frame_db
+from moodshuffle.sense.probe_noise import filtered_stderr
 
 log = logging.getLogger("moodshuffle.microphone")
 
@@ -92,7 +93,8 @@ class PyAudioSource:
         _silence_alsa()
         import pyaudio
 
-        self._pa = pyaudio.PyAudio()
+        with filtered_stderr():  # the ALSA handler above cannot reach JACK's probe messages
+            self._pa = pyaudio.PyAudio()
         try:
             index = self._index(self._pa)
             self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,

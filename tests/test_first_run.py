@@ -1,0 +1,75 @@
+"""The first-run guidance: one block naming what is missing and what fixes it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from moodshuffle.config import parse_config
+from moodshuffle.doctor import CheckResult, run_checks
+from moodshuffle.first_run import split_fix, startup_advice
+from tests.broker import Broker, free_port
+
+
+def nothing_configured(tmp_path, **library):
+    """A fresh machine: no music folder, no camera, no broker on the port."""
+    return parse_config({
+        "camera": {"source": str(tmp_path / "no-camera.mp4")},
+        "library": {"paths": [str(tmp_path / "Music")], "index_path": str(tmp_path / "index.sqlite3"), **library},
+        "mqtt": {"host": "127.0.0.1", "port": free_port()},
+    })
+
+
+def test_with_nothing_configured_one_block_names_music_camera_and_broker_with_their_fixes(tmp_path):
+    cfg = nothing_configured(tmp_path)
+    results = run_checks(cfg, ("camera", "broker", "library"))
+    block = startup_advice(cfg, results, tmp_path / "config.yaml")
+    assert block is not None
+    lines = block.splitlines()
+    topics = [line.split()[0] for line in lines[1:] if not line.strip().startswith("fix:")][:3]
+    assert topics == ["music", "camera", "broker"], block
+    assert str(tmp_path / "Music") in block and "library.paths" in block
+    assert "camera.enabled: false" in block and "mqtt.enabled: false" in block
+    assert f"moodshuffle -c {tmp_path / 'config.yaml'} doctor" in lines[-1]
+    assert len(lines) == 8
+
+
+def test_all_well_says_nothing(tmp_path, shared_data):
+    music = tmp_path / "Music"
+    music.mkdir()
+    broker = Broker(tmp_path, free_port()).start()
+    try:
+        cfg = parse_config({
+            "camera": {"source": str(shared_data / "faces" / "media" / "single_face.mp4")},
+            "library": {"paths": [str(music)], "index_path": str(tmp_path / "index.sqlite3")},
+            "mqtt": {"host": "127.0.0.1", "port": broker.port},
+        })
+        sqlite3.connect(tmp_path / "index.sqlite3").close()
+        results = run_checks(cfg, ("camera", "broker", "library"))
+        assert all(r.ok for r in results), results
+        assert startup_advice(cfg, results) is None
+    finally:
+        broker.stop()
+
+
+def test_a_library_waiting_for_its_first_scan_is_not_missing_unless_scans_on_start_are_off(tmp_path):
+    (tmp_path / "Music").mkdir()
+    scanning = nothing_configured(tmp_path)
+    library = run_checks(scanning, ("library",))
+    assert not library[0].ok  # no index yet
+    assert startup_advice(scanning, library) is None
+    manual = nothing_configured(tmp_path, scan_on_start=False)
+    block = startup_advice(manual, run_checks(manual, ("library",)))
+    assert block is not None and "moodshuffle scan" in block and "camera" not in block
+
+
+def test_other_checks_and_disabled_parts_add_nothing():
+    cfg = parse_config({"camera": {"enabled": False}, "mqtt": {"enabled": False}})
+    results = [CheckResult("microphone", False, "no audio input device -- fix: plug in a USB microphone"),
+               CheckResult("camera", True, "disabled in config (camera.enabled: false)"),
+               CheckResult("broker", True, "disabled in config (mqtt.enabled: false)")]
+    assert startup_advice(cfg, results) is None
+
+
+def test_split_fix():
+    assert split_fix("cannot reach x:1 -- fix: start it") == ("cannot reach x:1", "start it")
+    assert split_fix("check crashed: boom") == ("check crashed: boom", "")

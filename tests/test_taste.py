@@ -1,0 +1,183 @@
+"""The taste learner (pure logic) and its part in the ranking."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+
+from moodshuffle.config import MoodConfig
+from moodshuffle.decide import taste as taste_mod
+from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
+from moodshuffle.decide.taste import (
+    REWARD_COMPLETED,
+    REWARD_EARLY_SKIP,
+    REWARD_LATE_SKIP,
+    TasteModel,
+    is_early_skip,
+    play_reward,
+    rebuild_taste,
+    region_of,
+)
+from moodshuffle.estimate.mood import MoodState
+from moodshuffle.library.history import FeedbackKind, ListeningHistory, MoodContext, PlayOutcome
+from tests._tables import random_table, table_from_4q_labels
+
+
+def mood(label: str, valence: float, arousal: float) -> MoodState:
+    probs = np.full(7, 0.02, np.float32)
+    from moodshuffle.emotions import INDEX
+
+    probs[INDEX[label]] = 0.88
+    return MoodState(probs, valence, arousal, 0.9, label, 1, 0.0, 0.0)
+
+
+SAD = mood("sad", -0.63, -0.27)
+HAPPY = mood("happy", 0.81, 0.51)
+
+
+@pytest.fixture(scope="module")
+def table(shared_data):
+    return table_from_4q_labels(shared_data)
+
+
+def test_regions_pool_moods_of_the_same_quadrant():
+    assert region_of("happy") == region_of("surprise") == "Q1"
+    assert region_of("angry") == region_of("fear") == region_of("disgust") == "Q2"
+    assert region_of("sad") == "Q3" and region_of("neutral") == "neutral"
+
+
+def test_early_skip_is_under_30_s_and_under_half_the_track():
+    assert is_early_skip(10, 240) and not is_early_skip(40, 240)
+    assert is_early_skip(14, 30) and not is_early_skip(16, 30)
+    assert is_early_skip(29, 0) and not is_early_skip(31, 0)
+    assert play_reward(PlayOutcome.SKIPPED, 10, 240) == REWARD_EARLY_SKIP
+    assert play_reward(PlayOutcome.SKIPPED, 100, 240) == REWARD_LATE_SKIP
+    assert play_reward(PlayOutcome.COMPLETED, 240, 240) == REWARD_COMPLETED
+    assert REWARD_EARLY_SKIP < REWARD_LATE_SKIP < 0 < REWARD_COMPLETED
+    assert play_reward(PlayOutcome.FAILED, 0, 240) is None and play_reward(None, None, 240) is None
+
+
+def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_only():
+    table = random_table(400, seed=3)
+    loud = np.flatnonzero(table.energy > 0.8)
+    quiet = np.flatnonzero(table.energy < 0.3)
+    disliked, unseen_loud = loud[:3], loud[3:]
+    model = TasteModel()
+    for row in disliked:
+        model.learn_play(table, int(row), "sad", PlayOutcome.SKIPPED, 5.0)
+    sad = model.scores(table, "sad")
+    assert sad[unseen_loud].mean() < sad[quiet].mean() - 0.05
+    assert (sad[unseen_loud] < 0).mean() > 0.9
+    assert not model.scores(table, "happy").any(), "nothing was learned about happy"
+    # teaching happy the opposite leaves sad as it was
+    for row in loud[3:6]:
+        model.learn_play(table, int(row), "happy", PlayOutcome.COMPLETED, 200.0)
+    assert np.array_equal(model.scores(table, "sad"), sad)
+    assert model.scores(table, "happy")[loud[6:]].mean() > 0
+
+
+def test_exploration_is_bounded_and_real():
+    table = random_table(300, seed=1)
+    model = TasteModel()
+    rng = np.random.default_rng(0)
+    for row in rng.choice(300, 12, replace=False):
+        model.learn(table, int(row), "sad", float(rng.choice([-1.0, 1.0])))
+    for row in np.flatnonzero(table.energy > 0.5)[:40]:  # a strong, consistent dislike
+        model.learn(table, int(row), "sad", -1.0)
+    mean = model.scores(table, "sad")
+    assert np.abs(mean).max() <= taste_mod.TASTE_MAX + 1e-6
+    assert np.isclose(np.abs(mean).max(), taste_mod.TASTE_MAX), "the cap is reached by this much dislike"
+    draws = np.stack([model.scores(table, "sad", np.random.default_rng(s)) for s in range(200)])
+    assert np.abs(draws - mean).max() <= taste_mod.EXPLORE_MAX + 1e-6
+    assert np.abs(draws - mean).max() > taste_mod.EXPLORE_MAX / 4, "Thompson draws do explore"
+    assert not model.scores(table, "happy", np.random.default_rng(0)).any(), "no evidence, no exploration"
+
+
+def test_rebuilding_from_the_stored_history_gives_the_same_model(tmp_path):
+    table = random_table(100, seed=2)
+    history = ListeningHistory(tmp_path / "index.sqlite3", 180)
+    online = TasteModel()
+    rng = np.random.default_rng(4)
+    start = time.time() - 3600  # within the retention: reopening prunes nothing
+    for i in range(60):
+        row = int(rng.integers(100))
+        label = str(rng.choice(["sad", "happy", "neutral", "angry"]))
+        ctx = MoodContext(label, 0.0, 0.0, "match")
+        tid, path = int(table.ids[row]), table.paths[row]
+        if i % 7 == 3:
+            kind = FeedbackKind.LIKE if rng.random() < 0.5 else FeedbackKind.DISLIKE
+            history.feedback(tid, path, kind, ctx, at=start + i)
+            online.learn(table, row, label, 1.0 if kind == FeedbackKind.LIKE else -1.0)
+            continue
+        play = history.play_started(tid, path, float(table.duration_s[row]), ctx, at=start + i)
+        outcome = [PlayOutcome.COMPLETED, PlayOutcome.SKIPPED, PlayOutcome.FAILED][i % 3]
+        heard = float(rng.uniform(0, 200))
+        history.play_ended(play, heard, outcome)
+        online.learn_play(table, row, label, outcome, heard)
+    history.close()
+    stored = ListeningHistory(tmp_path / "index.sqlite3", 180)
+    rebuilt = rebuild_taste(table, stored.plays(), stored.feedback_records())
+    assert rebuilt.same_as(online)
+    for label in ("sad", "happy", "neutral", "angry"):
+        assert np.allclose(rebuilt.scores(table, label), online.scores(table, label), atol=1e-6)
+    fewer = rebuild_taste(table, stored.plays()[1:], stored.feedback_records())
+    assert not fewer.same_as(online)
+
+
+def test_a_track_that_left_the_library_teaches_nothing_and_a_re_added_one_is_found_by_path():
+    table = random_table(20)
+    ctx = MoodContext("sad", -0.5, -0.2, "match")
+    from moodshuffle.library.history import FeedbackRecord
+
+    gone = FeedbackRecord(999, "/gone.ogg", 1.0, FeedbackKind.DISLIKE, ctx)
+    assert rebuild_taste(table, [], [gone]).regions == {}
+    readded = FeedbackRecord(999, table.paths[3], 1.0, FeedbackKind.DISLIKE, ctx)
+    assert rebuild_taste(table, [], [readded]).regions["Q3"].evidence == 1
+
+
+def test_an_artist_disliked_in_a_mood_sinks_its_other_tracks_in_that_mood():
+    table = random_table(160, seed=5)  # 20 artists of 8 tracks
+    model = TasteModel()
+    artist = table.artists[0]
+    rows = [i for i, a in enumerate(table.artists) if a == artist]
+    for row in rows[:3]:
+        model.learn(table, row, "sad", -1.0)
+    scores = model.scores(table, "sad")
+    others = [i for i, a in enumerate(table.artists) if a != artist]
+    assert scores[rows[3:]].mean() < scores[others].mean() - 0.05
+
+
+def test_ranking_shows_taste_as_its_own_part_and_learned_dislikes_change_the_queue(table):
+    # energy independent of the quadrant, so that sad music comes loud and quiet
+    table = dataclasses.replace(table, energy=np.random.default_rng(7).uniform(0.4, 1.0, len(table)).astype(np.float32))
+    cfg = MoodConfig(temperature=0.05, artist_gap=0)
+    loud = table.energy > np.median(table.energy)
+    before = rank_upcoming(table, SAD, "match", PlayHistory(), 10, np.random.default_rng(0), cfg,
+                           taste=np.zeros(len(table), np.float32))
+    assert all(set(u.parts) == {"similarity", "transition", "penalty", "taste"} for u in before)
+    model = TasteModel()
+    for u in [u for u in before if loud[u.index]][:3]:
+        model.learn_play(table, u.index, "sad", PlayOutcome.SKIPPED, 4.0)
+    loud_share = []
+    for seed in range(5):
+        queue = rank_upcoming(table, SAD, "match", PlayHistory(), 10, np.random.default_rng(seed), cfg,
+                              taste=model.scores(table, "sad"))
+        for u in queue:
+            assert u.score == pytest.approx(sum(u.parts.values()), abs=1e-5)
+        loud_share.append(np.mean([loud[u.index] for u in queue]))
+    plain = [np.mean([loud[u.index] for u in rank_upcoming(table, SAD, "match", PlayHistory(), 10,
+                                                            np.random.default_rng(s), cfg)]) for s in range(5)]
+    assert np.mean(loud_share) < np.mean(plain) - 0.2
+
+
+def test_taste_leaves_off_a_plain_shuffle_and_must_fit_the_table(table):
+    cfg = MoodConfig()
+    huge = np.full(len(table), 5.0, np.float32)
+    a = rank_upcoming(table, SAD, "off", PlayHistory(), 5, np.random.default_rng(0), cfg, taste=huge)
+    b = rank_upcoming(table, SAD, "off", PlayHistory(), 5, np.random.default_rng(0), cfg)
+    assert [u.track_id for u in a] == [u.track_id for u in b] and "taste" not in a[0].parts
+    with pytest.raises(ValueError, match="taste"):
+        rank_upcoming(table, SAD, "match", PlayHistory(), 5, np.random.default_rng(0), cfg, taste=huge[:3])
