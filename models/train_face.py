@@ -197,7 +197,8 @@ def train(args, tf) -> None:
         model.save(last)
         state_file.write_text(json.dumps({"epoch": epoch + 1, "best": best}))
         print(f"epoch {epoch + 1}/{args.epochs} loss {hist.history['loss'][-1]:.4f} "
-              f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} posed_tta {posed_acc:.4f} best {best:.4f} "
+              f"train_acc {hist.history['accuracy'][-1]:.4f} val_acc_tta {acc:.4f} posed_tta {posed_acc:.4f} "
+              f"best {best:.4f} "
               f"{time.time() - t0:.0f}s", flush=True)
     if args.swa_epochs:
         swa_phase(args, tf, model, ds, x, xv, yv, steps, max(start_epoch, args.epochs), best)

@@ -7,14 +7,14 @@ import os
 import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from moodshuffle.config import Config
 
 
 @contextlib.contextmanager
-def _quiet_stderr():
+def _quiet_stderr() -> Iterator[None]:
     """ALSA and V4L print pages of warnings on fd 2 while probing; hide them."""
     sys.stderr.flush()
     saved = os.dup(2)
