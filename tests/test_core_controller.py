@@ -35,6 +35,7 @@ from moodshuffle.core.state import MOOD_EPSILON
 from moodshuffle.decide.policies import Policy
 from moodshuffle.emotions import INDEX
 from moodshuffle.observations import FaceObservation, VoiceObservation
+from moodshuffle.report.live import LiveView
 from tests._tables import random_table, table_from_4q_labels
 
 
@@ -290,6 +291,21 @@ def test_a_listener_that_calls_back_or_raises_does_not_reorder_events(table):
     core.start()
     kinds = [type(e).__name__ for e in rec.events if not isinstance(e, StateChanged)]
     assert kinds == ["QueueReordered", "PlayRequested", "TrackStarted", "QueueReordered"]
+
+
+def test_the_live_view_shows_mood_current_track_and_why_the_next_ones(table):
+    core, rec = running(table)
+    current = rec.of(PlayRequested)[-1].track
+    play_head(core, rec)
+    lines = []
+    core.add_listener(LiveView(lines.append))
+    core.set_policy(Policy.UPLIFT)
+    (text,) = lines
+    head, playing, *upcoming = text.split("\n")
+    assert "[policy changed] mood neutral" in head and "policy uplift" in head
+    assert playing.endswith(current.name)
+    assert len(upcoming) == 3 and all("similarity" in line and "transition" in line for line in upcoming)
+    assert core.state.upcoming[0].track.name in upcoming[0]
 
 
 def test_every_event_reaches_its_own_listener_method():

@@ -17,6 +17,7 @@ import logging
 import signal
 import time
 from collections.abc import Coroutine
+from pathlib import Path
 
 from moodshuffle import __version__
 from moodshuffle.config import Config
@@ -119,8 +120,6 @@ class Daemon:
         await self._listening(self.sampler, self.sampler.run(self.core.observe))
 
     async def _microphone_stage(self) -> None:
-        from pathlib import Path
-
         from moodshuffle.perceive.voice import VoiceAnalyzer
         from moodshuffle.sense.microphone import VoiceListener
 

@@ -35,6 +35,7 @@ from moodshuffle.core.events import (
 )
 from moodshuffle.core.listener import CoreListener, deliver
 from moodshuffle.core.state import (
+    SPEECH_RECENT_S,
     LibraryState,
     PlaybackState,
     PlayerAction,
@@ -48,7 +49,7 @@ from moodshuffle.core.state import (
 )
 from moodshuffle.decide.policies import Policy
 from moodshuffle.decide.ranking import PlayHistory, UpcomingTrack, rank_upcoming
-from moodshuffle.estimate.mood import SPEECH_RECENT_S, MoodEstimator
+from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.library.table import Track, TrackTable
 from moodshuffle.observations import Observation, VoiceObservation
 

@@ -57,10 +57,14 @@ class ReorderReason(StrEnum):
     LIBRARY = "library"
 
 
+#: speech heard within this many seconds is recent
+SPEECH_RECENT_S = 30.0
+
+
 @dataclass(frozen=True)
 class VoiceState:
     """arousal: vocal arousal of the latest speech in [-1, 1] (None: none heard yet);
-    speech_recent: speech heard within the last 30 s."""
+    speech_recent: speech heard within the last SPEECH_RECENT_S seconds."""
 
     arousal: float | None
     speech_recent: bool

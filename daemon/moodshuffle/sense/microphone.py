@@ -104,7 +104,7 @@ class PyAudioSource:
         try:
             index = self._index(pa)
             self._stream = pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
-                                         frames_per_buffer=BLOCK, input_device_index=index)
+                                   frames_per_buffer=BLOCK, input_device_index=index)
         except (OSError, MicrophoneUnavailable) as exc:
             self.close()
             raise MicrophoneUnavailable(str(exc)) from exc
