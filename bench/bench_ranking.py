@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from tests._tables import random_table  # noqa: E402
 
 from moodshuffle.config import MoodConfig  # noqa: E402
+from moodshuffle.decide.policies import Policy  # noqa: E402
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming  # noqa: E402
 from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
 
@@ -31,11 +32,11 @@ def main() -> None:
         for tid in table.ids[: n // 4]:
             history.record_play(int(tid))
         rng = np.random.default_rng(0)
-        rank_upcoming(table, state, "uplift", history, 10, rng, cfg, current=int(table.ids[-1]))  # warm the cache
+        rank_upcoming(table, state, Policy.UPLIFT, history, 10, rng, cfg, current=int(table.ids[-1]))  # warm the cache
         times = []
         for i in range(30):
             t0 = time.perf_counter()
-            rank_upcoming(table, state, "uplift", history, 10, rng, cfg, current=int(table.ids[-1 - i]))
+            rank_upcoming(table, state, Policy.UPLIFT, history, 10, rng, cfg, current=int(table.ids[-1 - i]))
             times.append((time.perf_counter() - t0) * 1000)
         print(f"{n:>6} tracks: median {np.median(times):6.2f} ms  p95 {np.percentile(times, 95):6.2f} ms")
 

@@ -88,7 +88,9 @@ def test_happy_and_surprised_faces_are_recognised(faces_dir, labels, analyzer):
     assert np.mean(hits["surprise"]) >= 0.7, hits
 
 
-def sample(cfg: CameraConfig, analyzer, seconds: float, during=None):
+def sample(cfg: CameraConfig, analyzer, count: int, during=None, timeout: float = 60.0):
+    """Run a sampler until it emitted ``count`` observations (at most ``timeout`` s), or
+    through ``during(sampler, seen, statuses)``."""
     async def go():
         sampler = FaceSampler(cfg, analyzer)
         seen: list = []
@@ -98,7 +100,9 @@ def sample(cfg: CameraConfig, analyzer, seconds: float, during=None):
         if during is not None:
             await during(sampler, seen, statuses)
         else:
-            await asyncio.sleep(seconds)
+            deadline = asyncio.get_running_loop().time() + timeout
+            while len(seen) < count and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return seen, statuses
@@ -108,14 +112,14 @@ def sample(cfg: CameraConfig, analyzer, seconds: float, during=None):
 
 def test_no_face_video_gives_only_nobody_seen(faces_dir, analyzer):
     cfg = CameraConfig(source=str(faces_dir / "media" / "no_face.mp4"), interval_s=0.05, realtime=False)
-    seen, statuses = sample(cfg, analyzer, 1.0)
+    seen, statuses = sample(cfg, analyzer, 10)
     assert seen and all(isinstance(o, NobodySeen) for o in seen)
     assert statuses[0] == "ON"
 
 
 def test_smiling_video_gives_face_observations(faces_dir, analyzer):
     cfg = CameraConfig(source=str(faces_dir / "media" / "single_face.mp4"), interval_s=0.05, realtime=False)
-    seen, _ = sample(cfg, analyzer, 1.5)
+    seen, _ = sample(cfg, analyzer, 15)
     faces = [o for o in seen if isinstance(o, FaceObservation)]
     assert len(faces) >= 0.8 * len(seen) and len(faces) >= 5
     assert all(abs(float(f.probs.sum()) - 1) < 1e-4 and 0 < f.confidence <= 1 for f in faces)

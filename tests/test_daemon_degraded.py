@@ -34,8 +34,13 @@ def test_missing_camera_and_late_broker_degrade_but_never_crash(scanned_4q, tmp_
                                 stderr=subprocess.STDOUT)
     broker = watcher = None
     try:
-        time.sleep(4)
+        # running without a broker and with the camera already given up on once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not (
+                "running as" in log.read_text() and "camera '/dev/video77' unavailable" in log.read_text()):
+            time.sleep(0.1)
         assert proc.poll() is None, log.read_text()
+        assert "running as" in log.read_text(), log.read_text()
         broker = Broker(tmp_path, port).start()
         watcher = Watcher(port)
         watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"online", 30)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.decide.policies import targets
+from moodshuffle.decide.policies import Policy, targets
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
-from moodshuffle.emotions import INDEX, QUADRANTS
+from moodshuffle.emotions import INDEX, QUADRANTS, EmotionPoint
 from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.observations import FaceObservation
 from tests._tables import random_table, table_from_4q_labels
@@ -20,7 +20,7 @@ def table(shared_data):
 
 
 def quadrant_of(table, row: int) -> str:
-    v, a = table.emotion[row, 7], table.emotion[row, 8]
+    v, a = table.va[row]
     return QUADRANTS[(0 if a > 0 else 3) if v > 0 else (1 if a > 0 else 2)]
 
 
@@ -50,7 +50,7 @@ def test_match_follows_the_scripted_mood(table):
     rng = np.random.default_rng(1)
     expected = {"neutral": {"Q4", "Q1"}, "sad": {"Q3"}, "happy": {"Q1"}}
     for state in scripted_moods(cfg):
-        queue = rank_upcoming(table, state, "match", PlayHistory(), 10, rng, cfg)
+        queue = rank_upcoming(table, state, Policy.MATCH, PlayHistory(), 10, rng, cfg)
         quads = [quadrant_of(table, u.index) for u in queue]
         share = sum(q in expected[state.label] for q in quads) / len(quads)
         assert share >= 0.8, (state.label, quads)
@@ -61,7 +61,7 @@ def test_uplift_raises_target_valence_by_bounded_steps_from_sad(table):
     sad = scripted_moods(cfg)[1]
     history = PlayHistory()
     rng = np.random.default_rng(2)
-    queue = rank_upcoming(table, sad, "uplift", history, 10, rng, cfg)
+    queue = rank_upcoming(table, sad, Policy.UPLIFT, history, 10, rng, cfg)
     points = np.array([u.target for u in queue])
     assert np.allclose(points[0], [sad.valence, sad.arousal], atol=1e-5), "starts where the listener is"
     steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
@@ -76,14 +76,14 @@ def test_uplift_raises_target_valence_by_bounded_steps_from_sad(table):
 def test_uplift_journey_continues_across_reorders(table):
     cfg = MoodConfig(step=0.2, temperature=0.0)
     sad = scripted_moods(cfg)[1]
-    first = rank_upcoming(table, sad, "uplift", PlayHistory(), 3, np.random.default_rng(0), cfg)
-    later = rank_upcoming(table, sad, "uplift", PlayHistory(), 3, np.random.default_rng(0), cfg,
+    first = rank_upcoming(table, sad, Policy.UPLIFT, PlayHistory(), 3, np.random.default_rng(0), cfg)
+    later = rank_upcoming(table, sad, Policy.UPLIFT, PlayHistory(), 3, np.random.default_rng(0), cfg,
                           current=first[0].track_id, start=first[0].target)
     assert np.allclose(later[0].target, first[1].target, atol=1e-5)
 
 
 def test_calm_lowers_arousal_step_by_step():
-    t = targets("calm", np.full(7, 1 / 7), 0.5, 0.6, 8, 0.2)
+    t = targets(Policy.CALM, EmotionPoint(np.full(7, 1 / 7), 0.5, 0.6), 8, 0.2)
     arousal = [x.arousal for x in t]
     assert all(b < a for a, b in zip(arousal, arousal[1:], strict=False))
 
@@ -94,7 +94,7 @@ def test_no_repeats_no_current_and_artist_gap(table):
     history = PlayHistory()
     for tid in table.ids[:100]:
         history.record_play(int(tid))
-    queue = rank_upcoming(table, state, "match", history, 10, np.random.default_rng(3), cfg, current=5)
+    queue = rank_upcoming(table, state, Policy.MATCH, history, 10, np.random.default_rng(3), cfg, current=5)
     ids = [u.track_id for u in queue]
     assert len(set(ids)) == 10 and not set(ids) & set(int(i) for i in table.ids[:100])
     artists = [u.artist for u in queue]
@@ -105,20 +105,21 @@ def test_no_repeats_no_current_and_artist_gap(table):
 def test_skipped_track_is_penalised_in_that_mood_only(table):
     cfg = MoodConfig(temperature=0.0)
     state = scripted_moods(cfg)[-1]
-    best = rank_upcoming(table, state, "match", PlayHistory(), 1, np.random.default_rng(0), cfg)[0]
+    best = rank_upcoming(table, state, Policy.MATCH, PlayHistory(), 1, np.random.default_rng(0), cfg)[0]
     history = PlayHistory()
     history.record_skip(best.track_id, state.label)
-    again = rank_upcoming(table, state, "match", history, 1, np.random.default_rng(0), cfg)[0]
+    again = rank_upcoming(table, state, Policy.MATCH, history, 1, np.random.default_rng(0), cfg)[0]
     assert again.track_id != best.track_id
     other = PlayHistory()
     other.record_skip(best.track_id, "sad" if state.label != "sad" else "happy")
-    assert rank_upcoming(table, state, "match", other, 1, np.random.default_rng(0), cfg)[0].track_id == best.track_id
+    unrelated = rank_upcoming(table, state, Policy.MATCH, other, 1, np.random.default_rng(0), cfg)[0]
+    assert unrelated.track_id == best.track_id
 
 
 def test_every_choice_carries_its_score_parts(table):
     cfg = MoodConfig()
     state = scripted_moods(cfg)[-1]
-    for u in rank_upcoming(table, state, "uplift", PlayHistory(), 5, np.random.default_rng(0), cfg):
+    for u in rank_upcoming(table, state, Policy.UPLIFT, PlayHistory(), 5, np.random.default_rng(0), cfg):
         assert set(u.parts) == {"similarity", "transition", "penalty"}
         assert u.score == pytest.approx(sum(u.parts.values()))
 
@@ -127,8 +128,8 @@ def test_off_is_a_plain_shuffle_without_repeats():
     table = random_table(50)
     cfg = MoodConfig()
     state = MoodEstimator(cfg).update(0.0)
-    a = rank_upcoming(table, state, "off", PlayHistory(), 10, np.random.default_rng(0), cfg)
-    b = rank_upcoming(table, state, "off", PlayHistory(), 10, np.random.default_rng(1), cfg)
+    a = rank_upcoming(table, state, Policy.OFF, PlayHistory(), 10, np.random.default_rng(0), cfg)
+    b = rank_upcoming(table, state, Policy.OFF, PlayHistory(), 10, np.random.default_rng(1), cfg)
     assert [u.track_id for u in a] != [u.track_id for u in b]
     assert len({u.track_id for u in a}) == 10 and all(u.target is None for u in a)
 
@@ -140,7 +141,7 @@ def test_small_library_that_played_through_still_yields_a_queue():
     for tid in table.ids:
         history.record_play(int(tid))
     state = MoodEstimator(cfg).update(0.0)
-    queue = rank_upcoming(table, state, "match", history, 10, np.random.default_rng(0), cfg, current=1)
+    queue = rank_upcoming(table, state, Policy.MATCH, history, 10, np.random.default_rng(0), cfg, current=1)
     assert 1 <= len(queue) <= 4 and all(u.track_id != 1 for u in queue)
 
 
@@ -154,11 +155,11 @@ def test_on_the_scanned_index_match_follows_and_uplift_climbs(scanned_4q):
     cfg = MoodConfig(step=0.25, temperature=0.05, artist_gap=0)
     neutral, sad, happy = scripted_moods(cfg)
     rng = np.random.default_rng(5)
-    valence = table.emotion[:, 7]
-    sad_queue = rank_upcoming(table, sad, "match", PlayHistory(), 5, rng, cfg)
-    happy_queue = rank_upcoming(table, happy, "match", PlayHistory(), 5, rng, cfg)
+    valence = table.va[:, 0]
+    sad_queue = rank_upcoming(table, sad, Policy.MATCH, PlayHistory(), 5, rng, cfg)
+    happy_queue = rank_upcoming(table, happy, Policy.MATCH, PlayHistory(), 5, rng, cfg)
     assert np.mean([valence[u.index] for u in sad_queue]) < 0 < np.mean([valence[u.index] for u in happy_queue])
-    uplift = rank_upcoming(table, sad, "uplift", PlayHistory(), 8, rng, cfg)
+    uplift = rank_upcoming(table, sad, Policy.UPLIFT, PlayHistory(), 8, rng, cfg)
     targets_v = [u.target[0] for u in uplift]
     assert all(b >= a - 1e-6 for a, b in zip(targets_v, targets_v[1:], strict=False))
     assert valence[uplift[0].index] < 0 < valence[uplift[-1].index]

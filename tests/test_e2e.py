@@ -111,11 +111,15 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
         watcher.client.publish(f"{BASE}/policy/set", "uplift", qos=1)
         watcher.find(lambda m: m[1] == f"{BASE}/state" and json.loads(m[2])["policy"] == "uplift", 10)
         assert any(e["reason"] == "policy changed" for e in watcher.events("queue_reordered"))
-        # a malformed command is rejected on the event topic, and the daemon lives on
+        # a malformed command is rejected on the event topic, and the daemon lives on: the valid
+        # command sent after it shows in a state published after the rejection
         watcher.client.publish(f"{BASE}/volume/set", "eleven", qos=1)
-        watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2]).get("topic") == f"{BASE}/volume/set",
-                     10)
-        state = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/state", 5)[2])
+        watcher.client.publish(f"{BASE}/volume/set", "55", qos=1)
+        rejected_at = watcher.find(lambda m: m[1] == f"{BASE}/event"
+                                   and json.loads(m[2]).get("topic") == f"{BASE}/volume/set", 10)[0]
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] >= rejected_at
+                                     and json.loads(m[2])["player"]["volume"] == 55, 10)
+        state = json.loads(payload)
         assert state["player"]["state"] == "playing" and state["player"]["track"]["title"]
         assert state["library"]["tracks"] == 4 * SCANNED_PER_QUADRANT
         assert proc.poll() is None

@@ -39,13 +39,13 @@ def test_scan_indexes_real_clips_and_a_second_scan_analyses_nothing(library):
     assert (second.analysed, second.unchanged) == (0, 3)
     table = TrackIndex(cfg.resolved_index_path()).load_table()
     assert len(table) == 3
-    assert np.allclose(table.emotion[:, :7].sum(1), 1, atol=1e-4)
-    assert ((table.emotion[:, 7:] >= -1) & (table.emotion[:, 7:] <= 1)).all()
+    assert np.allclose(table.probs.sum(1), 1, atol=1e-4)
+    assert ((table.va >= -1) & (table.va <= 1)).all()
     assert ((table.tempo_bpm >= 60) & (table.tempo_bpm <= 200)).all()
     assert set(table.key.tolist()) <= set(range(12))
     # the Q2 (angry/tense metal) clip is more aroused than the Q3 (sad) one
     rows = {Path(p).name: i for i, p in enumerate(table.paths)}
-    assert table.emotion[rows["1.opus"], 8] > table.emotion[rows["2.opus"], 8]
+    assert table.va[rows["1.opus"], 1] > table.va[rows["2.opus"], 1]
 
 
 def test_corrupt_file_is_recorded_failed_and_reported_without_stopping(library):

@@ -10,37 +10,46 @@ import sys
 import textwrap
 
 import aiomqtt
+import numpy as np
 import pytest
 
-from moodshuffle.config import MqttConfig
-from moodshuffle.report.commands import CommandError, parse_command
+from moodshuffle.config import Config, MqttConfig
+from moodshuffle.core import (
+    Controller,
+    PlayRequested,
+    RescanRequested,
+    Sensor,
+    SensorSwitched,
+    VolumeChanged,
+)
+from moodshuffle.decide.policies import Policy
+from moodshuffle.emotions import EMOTIONS
+from moodshuffle.report.commands import COMMANDS, CommandError, run_command
 from moodshuffle.report.mqtt import MqttBridge, remove_discovery
+from tests._tables import random_table
 from tests.broker import Broker, free_port, make_tls
+from tests.test_core_controller import Recorder
 
 BASE = "moodshuffle/testbox"
 
 
-class RecordingHandler:
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
+def controller() -> tuple[Controller, Recorder]:
+    """A real controller on a small synthetic library, not started yet (nothing will answer its
+    requests to the player)."""
+    core = Controller(Config(), 0.0, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    core.library_loaded(random_table(20))
+    return core, rec
 
-    def set_policy(self, policy: str) -> None:
-        self.calls.append(("policy", policy))
 
-    def set_camera(self, on: bool) -> None:
-        self.calls.append(("camera", on))
-
-    def set_microphone(self, on: bool) -> None:
-        self.calls.append(("microphone", on))
-
-    def player_command(self, cmd: str) -> None:
-        self.calls.append(("player", cmd))
-
-    def set_volume(self, volume: int) -> None:
-        self.calls.append(("volume", volume))
-
-    def rescan(self) -> None:
-        self.calls.append(("rescan",))
+def bridged(cfg: MqttConfig, **kw) -> tuple[MqttBridge, Controller, Recorder]:
+    """A bridge listening to a started controller."""
+    core, rec = controller()
+    bridge = MqttBridge(cfg, "testbox", core, **kw)
+    core.add_listener(bridge)
+    core.start()
+    return bridge, core, rec
 
 
 @pytest.fixture
@@ -84,53 +93,78 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
-def test_parse_command_rejects_what_is_not_valid():
-    assert parse_command("volume/set", b"42").value == 42
-    assert parse_command("camera/set", b"off").value is False
-    for suffix, payload in [("volume/set", b"101"), ("volume/set", b"loud"), ("policy/set", b"party"),
-                            ("camera/set", b"\xff\xfe"), ("player/set", b"x" * 300), ("nope/set", b"1")]:
+def test_commands_are_parsed_by_one_table_and_invalid_ones_change_nothing():
+    core, rec = controller()
+    core.start()
+    before = len(rec.events)
+    for suffix, payload in [("volume/set", b"101"), ("volume/set", b"loud"), ("volume/set", b"nan"),
+                            ("policy/set", b"party"), ("camera/set", b"\xff\xfe"), ("player/set", b"x" * 300),
+                            ("nope/set", b"1")]:
         with pytest.raises(CommandError):
-            parse_command(suffix, payload)
+            run_command(suffix, payload, core)
+    assert len(rec.events) == before
+    run_command("volume/set", b"42", core)
+    run_command("camera/set", b"off", core)
+    run_command("policy/set", b" Calm ", core)
+    requests = [e for e in rec.events[before:] if isinstance(e, (VolumeChanged, SensorSwitched))]
+    assert requests == [VolumeChanged(42), SensorSwitched(Sensor.CAMERA, False)]
+    assert core.state.policy == Policy.CALM
+    assert set(COMMANDS) == {"policy/set", "camera/set", "microphone/set", "player/set", "volume/set",
+                             "library/rescan"}
 
 
 def test_online_discovery_state_commands_and_errors(broker):
     async def scenario():
-        handler = RecordingHandler()
-        bridge = MqttBridge(config(broker), "testbox", handler)
-        bridge.publish_state({"mood": "happy", "policy": "match"})
+        bridge, core, rec = bridged(config(broker))
         task = asyncio.create_task(bridge.run())
         obs = Observer(broker)
         async with obs.client() as client:
             await client.subscribe("#")
             collector = asyncio.create_task(obs.collect(client))
             await obs.wait_for(lambda m: m[0] == f"{BASE}/availability" and m[1] == b"online")
-            state = await obs.wait_for(lambda m: m[0] == f"{BASE}/state")
-            assert json.loads(state[1])["mood"] == "happy"
+            state = json.loads((await obs.wait_for(lambda m: m[0] == f"{BASE}/state"))[1])
+            assert state["mood"] == "neutral" and state["policy"] == "match" and state["camera"] == "unavailable"
+            assert state["player"]["state"] == "playing" and len(state["upcoming"]) == 9
+            assert state["library"] == {"tracks": 20, "scanning": False}
             disc = await obs.wait_for(lambda m: m[0] == "homeassistant/select/testbox/policy/config")
             payload = json.loads(disc[1])
             assert payload["availability_topic"] == f"{BASE}/availability"
             assert payload["device"]["identifiers"] == ["moodshuffle_testbox"]
             assert payload["options"] == ["match", "uplift", "calm", "off"]
-            for entity in ("sensor/testbox/mood", "sensor/testbox/valence", "sensor/testbox/arousal",
+            mood = json.loads((await obs.wait_for(lambda m: m[0] == "homeassistant/sensor/testbox/mood/config"))[1])
+            assert mood["default_entity_id"] == "sensor.moodshuffle_testbox_mood" and "object_id" not in mood
+            assert mood["device_class"] == "enum" and mood["options"] == list(EMOTIONS)
+            for entity in ("sensor/testbox/valence", "sensor/testbox/arousal",
                            "sensor/testbox/confidence", "switch/testbox/camera", "switch/testbox/microphone",
                            "button/testbox/next_track", "sensor/testbox/now_playing", "number/testbox/volume"):
                 await obs.wait_for(lambda m, e=entity: m[0] == f"homeassistant/{e}/config")
 
+            requests = len(rec.of(PlayRequested))
             commands = [("policy/set", "uplift"), ("camera/set", "OFF"), ("microphone/set", "ON"),
                         ("player/set", "next"), ("volume/set", "35"), ("library/rescan", "now")]
             for suffix, value in commands:
                 await client.publish(f"{BASE}/{suffix}", value, qos=1)
             for bad_topic, bad in [("volume/set", "300"), ("policy/set", "party"), ("camera/set", b"\xff")]:
                 await client.publish(f"{BASE}/{bad_topic}", bad, qos=1)
-            for _ in range(100):
-                if len(handler.calls) >= 6 and sum(m[0] == f"{BASE}/event" for m in obs.messages) >= 3:
-                    break
+
+            def errors():
+                return [json.loads(p) for t, p, _ in obs.messages
+                        if t == f"{BASE}/event" and json.loads(p)["type"] == "error"]
+
+            deadline = asyncio.get_running_loop().time() + 10
+            while asyncio.get_running_loop().time() < deadline and (len(errors()) < 3 or not rec.of(RescanRequested)):
                 await asyncio.sleep(0.05)
-            assert handler.calls == [("policy", "uplift"), ("camera", False), ("microphone", True),
-                                     ("player", "next"), ("volume", 35), ("rescan",)]
-            errors = [json.loads(p) for t, p, _ in obs.messages if t == f"{BASE}/event"]
-            assert [e["type"] for e in errors] == ["error"] * 3
-            assert errors[0]["topic"] == f"{BASE}/volume/set" and "0..100" in errors[0]["reason"]
+            assert core.state.policy == Policy.UPLIFT
+            assert rec.of(SensorSwitched) == [SensorSwitched(Sensor.CAMERA, False),
+                                              SensorSwitched(Sensor.MICROPHONE, True)]
+            assert len(rec.of(PlayRequested)) == requests + 1  # next
+            assert rec.of(VolumeChanged) == [VolumeChanged(35)] and len(rec.of(RescanRequested)) == 1
+            assert len(errors()) == 3
+            assert errors()[0]["topic"] == f"{BASE}/volume/set" and "0..100" in errors()[0]["reason"]
+            # the commands' effect shows in a later state
+            await obs.wait_for(lambda m: m[0] == f"{BASE}/state" and json.loads(m[1])["policy"] == "uplift"
+                               and json.loads(m[1])["player"]["volume"] == 35)
+            assert any(json.loads(p)["type"] == "queue_reordered" for t, p, _ in obs.messages if t == f"{BASE}/event")
 
             # Home Assistant restarts: discovery comes again
             obs.messages.clear()
@@ -178,9 +212,7 @@ def test_broker_restart_is_followed_by_republication(tmp_path):
     first = Broker(tmp_path / "a", port).start()
 
     async def scenario():
-        bridge = MqttBridge(MqttConfig(host="127.0.0.1", port=port), "testbox", RecordingHandler(),
-                            backoff_first_s=0.2, backoff_max_s=1.0)
-        bridge.publish_state({"mood": "sad"})
+        bridge, core, _ = bridged(MqttConfig(host="127.0.0.1", port=port), backoff_first_s=0.2, backoff_max_s=1.0)
         task = asyncio.create_task(bridge.run())
         for _ in range(100):
             if bridge.connected:
@@ -188,9 +220,12 @@ def test_broker_restart_is_followed_by_republication(tmp_path):
             await asyncio.sleep(0.05)
         assert bridge.connected
         first.stop()
-        await asyncio.sleep(1.0)
+        for _ in range(100):
+            if not bridge.connected:
+                break
+            await asyncio.sleep(0.05)
         assert not bridge.connected
-        bridge.publish_state({"mood": "happy"})  # while the broker is away: kept, not raised
+        core.set_policy(Policy.CALM)  # while the broker is away: kept, not raised
         (tmp_path / "b").mkdir()
         second = Broker(tmp_path / "b", port).start()
         try:
@@ -201,14 +236,14 @@ def test_broker_restart_is_followed_by_republication(tmp_path):
                 await obs.wait_for(lambda m: m[0] == f"{BASE}/availability" and m[1] == b"online", timeout=15)
                 await obs.wait_for(lambda m: m[0] == "homeassistant/sensor/testbox/mood/config")
                 state = await obs.wait_for(lambda m: m[0] == f"{BASE}/state")
-                assert json.loads(state[1]) == {"mood": "happy"}
+                assert json.loads(state[1])["policy"] == "calm"
                 collector.cancel()
             late = Observer(second)  # a client that comes later gets the retained state
             async with late.client() as client:
                 await client.subscribe(f"{BASE}/#")
                 collector = asyncio.create_task(late.collect(client))
                 state = await late.wait_for(lambda m: m[0] == f"{BASE}/state")
-                assert state[2] and json.loads(state[1]) == {"mood": "happy"}
+                assert state[2] and json.loads(state[1])["policy"] == "calm"
                 collector.cancel()
         finally:
             task.cancel()
@@ -225,7 +260,8 @@ def test_tls_with_password_and_remove_discovery(tmp_path):
         cfg = config(b, tls=True, ca_file=str(tls["ca"]))
 
         async def scenario():
-            task = asyncio.create_task(MqttBridge(cfg, "testbox", RecordingHandler()).run())
+            bridge, _, _ = bridged(cfg)
+            task = asyncio.create_task(bridge.run())
             obs = Observer(b, tls=True)
             async with obs.client() as client:
                 await client.subscribe("#")
@@ -247,11 +283,13 @@ def test_tls_with_password_and_remove_discovery(tmp_path):
 def test_wrong_password_is_retried_not_fatal(broker):
     async def scenario():
         cfg = MqttConfig(host="127.0.0.1", port=broker.port, username="speaker", password="wrong")
-        bridge = MqttBridge(cfg, "testbox", RecordingHandler(), backoff_first_s=0.1, backoff_max_s=0.2)
+        bridge, core, _ = bridged(cfg, backoff_first_s=0.1, backoff_max_s=0.2)
         task = asyncio.create_task(bridge.run())
-        await asyncio.sleep(1.0)
-        assert not task.done() and not bridge.connected
-        bridge.publish_event({"type": "mood_changed"})  # never raises while disconnected
+        for _ in range(20):  # several retries: it never connects, never gives up
+            await asyncio.sleep(0.05)
+            assert not task.done() and not bridge.connected
+        assert bridge._backoff.failures >= 2
+        core.set_policy(Policy.UPLIFT)  # events and state never raise while disconnected
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

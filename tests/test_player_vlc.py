@@ -1,16 +1,24 @@
-"""The VLC queue with real libVLC (dummy audio output) on real 4Q clips."""
+"""The VLC player with real libVLC (dummy audio output) on real 4Q clips: it plays what it is
+asked to and reports what happened to each track; with the controller it plays the queue."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import subprocess
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from moodshuffle.act.player import QueuedTrack, VlcPlayer
-from moodshuffle.config import PlayerConfig
+from moodshuffle.act.player import VlcPlayer
+from moodshuffle.config import Config, MoodConfig, PlayerConfig
+from moodshuffle.core import Controller, PauseRequested, PlaybackState, PlayerAction, TrackStarted
+from moodshuffle.library.table import Track
+from tests._tables import random_table
+from tests.test_core_controller import Recorder
 
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q1/MT0000082187.opus", "audio/Q1/MT0000414517.opus"]
 
@@ -28,99 +36,143 @@ def short_clips(shared_data, tmp_path_factory) -> list[Path]:
     return paths
 
 
-def track(i: int, path: Path) -> QueuedTrack:
-    return QueuedTrack(i, str(path), f"title{i}", f"artist{i}", "", 1.5)
+def track(i: int, path: Path) -> Track:
+    return Track(i, str(path), f"title{i}", f"artist{i}", "", 1.5)
 
 
-class Recorder:
-    def __init__(self, player: VlcPlayer) -> None:
+class Reports:
+    """Records the player's reports (what the controller receives)."""
+
+    def __init__(self) -> None:
         self.events: list[tuple] = []
         self.cond = threading.Condition()
-        player.track_started = lambda t: self._add("started", t.track_id)
-        player.track_finished = lambda t: self._add("finished", t.track_id)
-        player.track_failed = lambda t, reason: self._add("failed", t.track_id)
-        player.skipped = lambda t, pos: self._add("skipped", t.track_id)
-        player.queue_empty = lambda: self._add("empty",)
 
     def _add(self, *event) -> None:
         with self.cond:
             self.events.append(event)
             self.cond.notify_all()
 
-    def wait_for(self, event: tuple, timeout: float = 10.0) -> None:
+    def track_started(self, track_id: int) -> None:
+        self._add("started", track_id)
+
+    def track_finished(self, track_id: int) -> None:
+        self._add("finished", track_id)
+
+    def track_stopped(self, track_id: int, position_s: float) -> None:
+        self._add("stopped", track_id, position_s)
+
+    def track_failed(self, track_id: int, reason: str) -> None:
+        self._add("failed", track_id)
+
+    def wait_for(self, pred, timeout: float = 10.0) -> tuple:
         with self.cond:
-            assert self.cond.wait_for(lambda: event in self.events, timeout), (event, self.events)
+            assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events
+            return next(e for e in self.events if pred(e))
 
 
 @pytest.fixture
-def player():
-    p = VlcPlayer(PlayerConfig(vlc_args=["--aout=dummy", "--quiet"]))
+def reports() -> Reports:
+    return Reports()
+
+
+@pytest.fixture
+def player(reports):
+    p = VlcPlayer(PlayerConfig(vlc_args=["--aout=dummy", "--quiet"]), reports)
     yield p
     p.stop()
     p.close()
 
 
-def test_tracks_play_in_the_given_order_and_the_queue_runs_dry(player, short_clips):
-    rec = Recorder(player)
-    player.set_upcoming([track(i, p) for i, p in enumerate(short_clips)])
-    player.play()
-    rec.wait_for(("empty",), timeout=20)
-    started = [e[1] for e in rec.events if e[0] == "started"]
-    assert started == [0, 1, 2]
-    assert player.state == "idle" and player.current is None
+def test_a_track_plays_to_its_end_and_is_reported_started_then_finished(player, reports, short_clips):
+    player.play(track(0, short_clips[0]))
+    reports.wait_for(lambda e: e == ("finished", 0), timeout=20)
+    assert reports.events == [("started", 0), ("finished", 0)]
+    assert player.state == PlaybackState.IDLE and player.current is None
 
 
-def test_reorder_never_interrupts_the_current_track(player, shared_data):
-    rec = Recorder(player)
+def test_a_new_track_replaces_the_current_one_which_is_reported_stopped(player, reports, shared_data):
     full = shared_data / "music-4q" / CLIPS[0]
-    other = shared_data / "music-4q" / CLIPS[1]
-    player.set_upcoming([track(10, full), track(11, other)])
-    player.play()
-    rec.wait_for(("started", 10))
-    time.sleep(1.0)
-    before = player.position_s
-    player.set_upcoming([track(12, other), track(13, other)])
-    time.sleep(1.0)
-    assert player.current.track_id == 10
-    assert player.position_s > before > 0
-    assert [t.track_id for t in player.upcoming] == [12, 13]
+    player.play(track(10, full))
+    reports.wait_for(lambda e: e == ("started", 10))
+    deadline = time.monotonic() + 5
+    while player.position_s < 0.5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    player.play(track(11, shared_data / "music-4q" / CLIPS[1]))
+    stopped = reports.wait_for(lambda e: e[0] == "stopped")
+    assert stopped[1] == 10 and 0.5 <= stopped[2] < 10
+    reports.wait_for(lambda e: e == ("started", 11))
+    assert player.current.track_id == 11 and ("finished", 10) not in reports.events
 
 
-def test_unplayable_file_is_skipped_reported_and_playback_goes_on(player, short_clips, tmp_path):
-    rec = Recorder(player)
+def test_unplayable_file_is_reported_failed_and_never_started(player, reports, tmp_path):
     corrupt = tmp_path / "corrupt.opus"
     corrupt.write_bytes(b"OggS" + bytes(range(256)) * 20)
-    player.set_upcoming([track(20, corrupt), track(21, short_clips[0])])
-    player.play()
-    rec.wait_for(("failed", 20))
-    rec.wait_for(("started", 21))
-    assert ("started", 20) not in rec.events
+    player.play(track(20, corrupt))
+    player.play(track(21, tmp_path / "missing.opus"))
+    reports.wait_for(lambda e: e == ("failed", 21))
+    assert reports.events == [("failed", 20), ("failed", 21)]
+    assert player.state == PlaybackState.IDLE
 
 
-def test_early_next_reports_a_skip_and_commands_take_effect(player, shared_data):
-    rec = Recorder(player)
-    full = shared_data / "music-4q" / CLIPS[0]
-    player.set_upcoming([track(30, full), track(31, full)])
-    player.play()
-    rec.wait_for(("started", 30))
+def test_pause_resume_and_volume_take_effect(player, reports, shared_data):
+    player.play(track(30, shared_data / "music-4q" / CLIPS[0]))
+    reports.wait_for(lambda e: e == ("started", 30))
     player.set_volume(35)
-    player.pause()
-    time.sleep(0.5)
-    assert player.state == "paused" and player.volume == 35
+    player.pause_requested(PauseRequested(True))
+    deadline = time.monotonic() + 5
+    while player.state != PlaybackState.PAUSED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert player.state == PlaybackState.PAUSED and player.volume == 35
     paused_at = player.position_s
-    time.sleep(0.7)
+    time.sleep(0.7)  # paused: the position must not move meanwhile
     assert abs(player.position_s - paused_at) < 0.2
-    player.play()
-    player.next()
-    rec.wait_for(("skipped", 30))
-    rec.wait_for(("started", 31))
+    player.pause_requested(PauseRequested(False))
+    deadline = time.monotonic() + 5
+    while player.position_s < paused_at + 0.3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert player.state == PlaybackState.PLAYING and player.position_s >= paused_at + 0.3
 
 
-def test_empty_queue_idles_and_stop_is_fast(player):
-    rec = Recorder(player)
-    player.play()
-    rec.wait_for(("empty",))
-    assert player.state == "idle"
+def test_stop_is_fast(player, reports, shared_data):
+    player.play(track(40, shared_data / "music-4q" / CLIPS[0]))
+    reports.wait_for(lambda e: e == ("started", 40))
     t0 = time.monotonic()
     player.stop()
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 1.0 and player.state == PlaybackState.STOPPED
+
+
+def test_the_controller_plays_its_upcoming_list_through_libvlc(short_clips):
+    """Controller and player wired as in the daemon: each track that ends is followed by the
+    head of the controller's one upcoming list; an early next is a skip."""
+    table = dataclasses.replace(random_table(6), paths=[str(short_clips[i % 3]) for i in range(6)],
+                                duration_s=np.full(6, 1.5, np.float32))
+
+    async def scenario() -> tuple[list[int], list[int], dict]:
+        cfg = Config(mood=MoodConfig(temperature=0.0, no_repeat_share=0.0), player=PlayerConfig(upcoming=3))
+        core = Controller(cfg, 0.0, np.random.default_rng(0))
+        rec = Recorder()
+        player = VlcPlayer(PlayerConfig(vlc_args=["--aout=dummy", "--quiet"]), core, asyncio.get_running_loop())
+        core.add_listener(rec)
+        core.add_listener(player)
+        core.library_loaded(table)
+        core.start()
+        heads: list[int] = []
+        try:
+            deadline = asyncio.get_running_loop().time() + 30
+            while len(rec.of(TrackStarted)) < 3 and asyncio.get_running_loop().time() < deadline:
+                if core.state.upcoming and (not heads or heads[-1] != core.state.upcoming[0].track_id):
+                    heads.append(core.state.upcoming[0].track_id)
+                await asyncio.sleep(0.02)
+            core.player_command(PlayerAction.NEXT)
+            while not core.history.skips and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+        finally:
+            await asyncio.to_thread(player.stop)
+            player.close()
+        return [e.track.track_id for e in rec.of(TrackStarted)], heads, dict(core.history.skips)
+
+    started, heads, skips = asyncio.run(scenario())
+    assert len(started) >= 3
+    # every track after the first was the head of the upcoming list while the one before played
+    assert all(t in heads for t in started[1:3]), (started, heads)
+    assert len(skips) == 1

@@ -20,10 +20,11 @@ from typing import Any
 
 import yaml
 
+from moodshuffle.decide.policies import Policy
 from moodshuffle.logs import printable
 from moodshuffle.paths import MODELS_DIR, state_dir
 
-POLICIES = ("match", "uplift", "calm", "off")
+POLICIES = tuple(Policy)
 
 class ConfigError(ValueError):
     """The configuration is invalid; ``problems`` holds one ``key: reason`` line each."""
@@ -181,7 +182,7 @@ def _coerce(key: str, value: Any, tp: Any, meta: Any, problems: list[str]) -> An
         if not isinstance(value, dict):
             problems.append(f"{key}: must be a mapping, got {value!r}")
             return None
-        return _build(tp, value, key + ".", problems)
+        return _build(typing.cast(type, tp), value, key + ".", problems)
     if tp is bool:
         if not isinstance(value, bool):
             problems.append(f"{key}: must be true or false, got {value!r}")

@@ -1,8 +1,10 @@
 """The one emotion space shared by faces, voice, music, the mood state and MQTT payloads.
 
 Every model, every mapping into the space and every payload uses ``EMOTIONS`` for the
-class order. A point in the space is an ``EmotionVector``: probabilities over the seven
-expression classes plus valence and arousal in [-1, 1].
+class order. A point in the space is an ``EmotionPoint``: probabilities over the seven
+expression classes plus valence and arousal in [-1, 1]. Tables of many points (the music
+library) keep them as rows of ``EMOTION_COLUMNS`` floats: the probabilities, then valence
+and arousal.
 
 Sources of the mappings:
 
@@ -26,6 +28,8 @@ import numpy as np
 #: The class order of every model, the mood state and MQTT. Same as FER2013's label ids.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 N_EMOTIONS = len(EMOTIONS)
+#: width of a stored point: N_EMOTIONS probabilities, valence, arousal
+EMOTION_COLUMNS = N_EMOTIONS + 2
 INDEX = {name: i for i, name in enumerate(EMOTIONS)}
 
 #: (valence, arousal) of each class, in EMOTIONS order (Russell & Mehrabian 1977).
@@ -74,17 +78,13 @@ _AXIS_WEIGHT = 1.5
 
 
 @dataclass(frozen=True)
-class EmotionVector:
-    """A point in the shared space: ``probs`` over EMOTIONS (sums to 1), valence and
-    arousal in [-1, 1]."""
+class EmotionPoint:
+    """A point in the shared space: ``probs`` (7,) over EMOTIONS (sums to 1), valence and
+    arousal in [-1, 1]. The mood, each policy target and each track are such points."""
 
     probs: np.ndarray
     valence: float
     arousal: float
-
-    def embedding(self) -> np.ndarray:
-        """The vector that cosine similarity compares (see ``embed``)."""
-        return embed(self.probs[None, :], np.array([[self.valence, self.arousal]], np.float32))[0]
 
 
 def va_from_probs(probs: np.ndarray) -> np.ndarray:
@@ -92,15 +92,8 @@ def va_from_probs(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs, np.float32) @ CLASS_VA
 
 
-def from_class_probs(probs: np.ndarray) -> EmotionVector:
-    """The point of a face or voice classification: probabilities over EMOTIONS."""
-    probs = np.asarray(probs, np.float32)
-    va = va_from_probs(probs)
-    return EmotionVector(probs, float(va[0]), float(va[1]))
-
-
 def from_quadrant_probs(qprobs: np.ndarray) -> np.ndarray:
-    """Map music-model outputs (N, 4) over QUADRANTS to (N, 9) rows of
+    """Map music-model outputs (N, 4) over QUADRANTS to (N, EMOTION_COLUMNS) rows of
     [7 class probabilities, valence, arousal]."""
     q = np.asarray(qprobs, np.float32)
     return np.concatenate([q @ QUADRANT_PROFILE, q @ QUADRANT_VA], axis=-1)

@@ -1,6 +1,7 @@
 """systemd's notify protocol (READY, STATUS, WATCHDOG, STOPPING) in a few lines, no dependency.
 
-Does nothing when the daemon does not run under systemd (``NOTIFY_SOCKET`` unset).
+Does nothing when the daemon does not run under systemd (``NOTIFY_SOCKET`` unset). As a
+listener of the controller it keeps ``systemctl status`` showing the mood and the track.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ import contextlib
 import os
 import socket
 
+from moodshuffle.core import CoreListener, StateChanged
 
-class SystemdNotifier:
+
+class SystemdNotifier(CoreListener):
     """Sends datagrams to ``$NOTIFY_SOCKET``; every method is a no-op outside systemd."""
 
     def __init__(self) -> None:
+        self._status = ""
         address = os.environ.get("NOTIFY_SOCKET", "")
         if address.startswith("@"):
             address = "\0" + address[1:]  # abstract namespace
@@ -49,3 +53,11 @@ class SystemdNotifier:
 
     def stopping(self) -> None:
         self.send("STOPPING=1")
+
+    def state_changed(self, event: StateChanged) -> None:
+        state = event.state
+        track = state.player.track
+        status = f"mood {state.mood.label}, {state.player.state}" + (f": {track.name}" if track is not None else "")
+        if status != self._status:
+            self._status = status
+            self.status(status)

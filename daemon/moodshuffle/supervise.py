@@ -1,8 +1,10 @@
-"""Keep a stage running: an unexpected error is logged and the stage restarted with back-off.
+"""Keep a stage running, and the one back-off every retry loop uses (stages, camera,
+microphone, MQTT): exponential from a first delay up to a cap, with jitter.
 
-A ``ModelError`` (a missing or corrupt model file) is not a crash: restarting cannot fix it, so
-it is logged as one line naming the file and the reason, once per distinct reason, and the
-stage is tried again only every ``permanent_retry_s`` (someone may replace the file).
+An unexpected error is logged and the stage restarted with back-off. A ``ModelError`` (a
+missing or corrupt model file) is not a crash: restarting cannot fix it, so it is logged as one
+line naming the file and the reason, once per distinct reason, and the stage is tried again only
+every ``permanent_retry_s`` (someone may replace the file).
 """
 
 from __future__ import annotations
@@ -26,14 +28,32 @@ PERMANENT_RETRY_S = 600.0
 
 
 def backoff_delays(first_s: float = 1.0, max_s: float = 60.0, jitter: float = 0.1) -> Callable[[int], float]:
-    """Delay before restart number ``n`` (0-based): exponential from ``first_s`` up to ``max_s``,
-    with +-``jitter`` relative randomness so several stages don't restart in lockstep."""
+    """Delay before retry number ``n`` (0-based): exponential from ``first_s`` up to ``max_s``,
+    with +-``jitter`` relative randomness so several stages don't retry in lockstep."""
 
     def delay(n: int) -> float:
         base = min(max_s, first_s * 2 ** min(n, 30))
         return base * (1 + random.uniform(-jitter, jitter))
 
     return delay
+
+
+class Backoff:
+    """The delays of one retry loop: ``next_delay()`` after each failure, ``reset()`` after a
+    success."""
+
+    def __init__(self, first_s: float = 1.0, max_s: float = 60.0, jitter: float = 0.1) -> None:
+        self._delay = backoff_delays(first_s, max_s, jitter)
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        """Seconds to wait before the next attempt; each call counts one more failure."""
+        wait = self._delay(self.failures)
+        self.failures += 1
+        return wait
+
+    def reset(self) -> None:
+        self.failures = 0
 
 
 async def supervise(

@@ -1,16 +1,14 @@
-"""The VLC queue (adapter: python-vlc).
+"""The VLC player (adapter: python-vlc), a listener of the controller.
 
-One ``vlc.MediaPlayer`` plays the current track; the upcoming tracks are our own list, so a
-reorder (``set_upcoming``) replaces only what has not started and the current track always
-plays to its end, or until the listener skips.
+It plays what it is asked to (``PlayRequested``), pauses, resumes and sets the volume, and
+reports back what happened to each track: started (audible), finished, stopped (replaced by
+another after some seconds) or failed. It keeps no queue: the controller owns the one
+upcoming list and asks for the next track when a report says this one is over.
 
 Threads: every libVLC call happens in one worker thread fed by a command queue. libVLC's
 event callbacks only put events on that queue (calling libVLC from inside its own callbacks
-deadlocks). Listener callbacks are delivered on the asyncio loop given to the constructor
-(``call_soon_threadsafe``), or in the worker thread without one. Listener attributes, all
-optional: ``track_started(track)``, ``track_finished(track)``, ``track_failed(track, reason)``,
-``skipped(track, position_s)`` (a ``next`` within ``SKIP_WINDOW_S`` of the start) and
-``queue_empty()``.
+deadlocks). Reports are delivered on the asyncio loop given to the constructor
+(``call_soon_threadsafe``), or in the worker thread without one.
 """
 
 from __future__ import annotations
@@ -21,58 +19,51 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import vlc
 
 from moodshuffle.config import PlayerConfig
+from moodshuffle.core import CoreListener, PauseRequested, PlaybackState, PlayRequested, VolumeChanged
+from moodshuffle.library.table import Track
 
 log = logging.getLogger("moodshuffle.player")
 
-#: a skip this early counts as the listener disliking the track in this mood
-SKIP_WINDOW_S = 30.0
+
+class PlayerReports(Protocol):
+    """Where the player reports (the controller)."""
+
+    def track_started(self, track_id: int) -> None: ...
+    def track_finished(self, track_id: int) -> None: ...
+    def track_stopped(self, track_id: int, position_s: float) -> None: ...
+    def track_failed(self, track_id: int, reason: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class QueuedTrack:
-    """A track the player can play; duration_s may be 0 when unknown."""
-
-    track_id: int
-    path: str
-    title: str
-    artist: str
-    album: str
-    duration_s: float
+#: a worker command: (name, argument)
+_Command = tuple[str, object]
 
 
-class VlcPlayer:
-    """Plays a queue of QueuedTrack with libVLC. State: playing, paused, stopped or idle
-    (nothing left to play)."""
+class VlcPlayer(CoreListener):
+    """Plays one Track at a time with libVLC. ``state``: playing, paused, stopped or idle."""
 
-    def __init__(self, cfg: PlayerConfig, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(self, cfg: PlayerConfig, reports: PlayerReports,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
+        self._reports = reports
         self._instance = vlc.Instance(["--no-video", "--no-xlib", *cfg.vlc_args])
         if self._instance is None:
             raise RuntimeError(f"libVLC rejected the arguments {cfg.vlc_args}")
         self._mp = self._instance.media_player_new()
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._lock = threading.Lock()
-        self._upcoming: list[QueuedTrack] = []
-        self._current: QueuedTrack | None = None
+        self._commands: queue.Queue[_Command] = queue.Queue()
+        self._current: Track | None = None
         self._started_at = 0.0
         self._playing_seen = False
-        self._state = "idle"
+        self._state = PlaybackState.IDLE
         self._volume = cfg.volume
-        self.track_started: Callable[[QueuedTrack], None] | None = None
-        self.track_finished: Callable[[QueuedTrack], None] | None = None
-        self.track_failed: Callable[[QueuedTrack, str], None] | None = None
-        self.skipped: Callable[[QueuedTrack, float], None] | None = None
-        self.queue_empty: Callable[[], None] | None = None
         events = self._mp.event_manager()
         # Each event carries the generation of the media it belongs to, so a late event of a
-        # track we already left cannot advance the queue a second time.
+        # track we already left cannot end the next one.
         self._generation = 0
         for kind, name in (("MediaPlayerEndReached", "ended"), ("MediaPlayerEncounteredError", "error"),
                            ("MediaPlayerPlaying", "playing")):
@@ -81,19 +72,27 @@ class VlcPlayer:
         self._worker = threading.Thread(target=self._run, name="vlc-player", daemon=True)
         self._worker.start()
 
+    # ----------------------------------------------------------------- CoreListener
+    def play_requested(self, event: PlayRequested) -> None:
+        if event.track is None:
+            self._commands.put(("halt", None))
+        else:
+            self.play(event.track)
+
+    def pause_requested(self, event: PauseRequested) -> None:
+        self._commands.put(("pause" if event.paused else "resume", None))
+
+    def volume_changed(self, event: VolumeChanged) -> None:
+        self.set_volume(event.volume)
+
     # ----------------------------------------------------------------- public API (any thread)
     @property
-    def state(self) -> str:
+    def state(self) -> PlaybackState:
         return self._state
 
     @property
-    def current(self) -> QueuedTrack | None:
+    def current(self) -> Track | None:
         return self._current
-
-    @property
-    def upcoming(self) -> list[QueuedTrack]:
-        with self._lock:
-            return list(self._upcoming)
 
     @property
     def volume(self) -> int:
@@ -104,19 +103,9 @@ class VlcPlayer:
         ms = self._mp.get_time()
         return max(0.0, ms / 1000.0) if ms is not None else 0.0
 
-    def set_upcoming(self, tracks: list[QueuedTrack]) -> None:
-        """Replace the tracks after the current one; the current track is not touched."""
-        with self._lock:
-            self._upcoming = list(tracks)
-
-    def play(self) -> None:
-        self._commands.put(("play", None))
-
-    def pause(self) -> None:
-        self._commands.put(("pause", None))
-
-    def next(self) -> None:
-        self._commands.put(("next", None))
+    def play(self, track: Track) -> None:
+        """Play ``track`` now; a track playing is stopped (and reported stopped)."""
+        self._commands.put(("play", track))
 
     def set_volume(self, volume: int) -> None:
         """0..100."""
@@ -149,88 +138,84 @@ class VlcPlayer:
             except Exception:  # a bad event must not kill the player thread
                 log.exception("player command %s failed", command)
 
-    def _handle(self, command: str, arg: Any) -> None:
+    def _handle(self, command: str, arg: object) -> None:
         if command in ("playing", "ended", "error") and arg != self._generation:
             return
-        if command == "play":
-            if self._state == "paused":
-                self._mp.set_pause(0)
-                self._state = "playing"
-            elif self._state in ("idle", "stopped"):
-                self._advance()
-        elif command == "pause":
-            if self._state == "playing":
-                self._mp.set_pause(1)
-                self._state = "paused"
-        elif command == "next":
-            track = self._current
-            if track is not None:
-                position = time.monotonic() - self._started_at
-                if position < SKIP_WINDOW_S:
-                    self._emit(self.skipped, track, round(position, 1))
-            self._advance()
-        elif command == "volume":
-            self._mp.audio_set_volume(arg)
-        elif command == "playing":
-            if self._current is not None and not self._playing_seen:
-                self._playing_seen = True
-                self._mp.audio_set_volume(self._volume)
-                self._emit(self.track_started, self._current)
-        elif command == "ended":
-            track = self._current
-            if track is not None and not self._playing_seen:
-                self._emit(self.track_failed, track, "libVLC could not decode it")
-            elif track is not None:
-                self._emit(self.track_finished, track)
-            self._advance()
-        elif command == "error":
-            if self._current is not None:
-                self._emit(self.track_failed, self._current, "libVLC reported an error playing it")
-            self._advance()
-        elif command == "stop":
+        track = self._current
+        if command == "play" and isinstance(arg, Track):
+            self._leave(track)
+            self._start(arg)
+        elif command == "halt":
+            self._leave(track)
             self._mp.stop()
-            self._state = "stopped"
+            self._state = PlaybackState.IDLE
+        elif command == "pause" and self._state == PlaybackState.PLAYING:
+            self._mp.set_pause(1)
+            self._state = PlaybackState.PAUSED
+        elif command == "resume" and self._state == PlaybackState.PAUSED:
+            self._mp.set_pause(0)
+            self._state = PlaybackState.PLAYING
+        elif command == "volume":
+            self._mp.audio_set_volume(self._volume)
+        elif command == "playing" and track is not None and not self._playing_seen:
+            self._playing_seen = True
+            self._mp.audio_set_volume(self._volume)
+            self._report(self._reports.track_started, track.track_id)
+        elif command == "ended" and track is not None:
+            self._end()
+            if self._playing_seen:
+                self._report(self._reports.track_finished, track.track_id)
+            else:
+                self._report(self._reports.track_failed, track.track_id, "libVLC could not decode it")
+        elif command == "error" and track is not None:
+            self._end()
+            self._report(self._reports.track_failed, track.track_id, "libVLC reported an error playing it")
+        elif command == "stop" and isinstance(arg, threading.Event):
+            self._mp.stop()
+            self._current = None
+            self._state = PlaybackState.STOPPED
             arg.set()
 
-    def _advance(self) -> None:
-        while True:
-            with self._lock:
-                track = self._upcoming.pop(0) if self._upcoming else None
-            if track is None:
-                self._mp.stop()
-                self._current = None
-                self._state = "idle"
-                self._emit(self.queue_empty)
-                return
-            media = self._instance.media_new_path(track.path)
-            problem = _unplayable(media, track.path)
-            if problem is None:
-                break
+    def _leave(self, track: Track | None) -> None:
+        """The current track is replaced: report how far it got."""
+        if track is not None and self._playing_seen:
+            self._report(self._reports.track_stopped, track.track_id, round(time.monotonic() - self._started_at, 1))
+        self._current = None
+
+    def _end(self) -> None:
+        self._current = None
+        self._state = PlaybackState.IDLE
+
+    def _start(self, track: Track) -> None:
+        media = self._instance.media_new_path(track.path)
+        problem = _unplayable(media, track.path)
+        if problem is not None:
             media.release()
-            self._emit(self.track_failed, track, problem)
+            self._mp.stop()
+            self._state = PlaybackState.IDLE
+            self._report(self._reports.track_failed, track.track_id, problem)
+            return
         self._generation += 1
         self._mp.set_media(media)
         media.release()
         self._current = track
         self._playing_seen = False
         self._started_at = time.monotonic()
-        self._state = "playing"
+        self._state = PlaybackState.PLAYING
         if self._mp.play() == -1:
             self._commands.put(("error", self._generation))
 
-    def _emit(self, callback: Callable[..., None] | None, *args: Any) -> None:
-        if callback is None:
-            return
+    def _report(self, method: Callable[..., None], *args: object) -> None:
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(callback, *args)
-        else:
-            try:
-                callback(*args)
-            except Exception:
-                log.exception("player listener failed")
+            self._loop.call_soon_threadsafe(method, *args)
+            return
+        try:
+            method(*args)
+        except Exception:
+            log.exception("player report failed")
 
 
-def _unplayable(media: Any, path: str) -> str | None:
+def _unplayable(media: vlc.Media, path: str) -> str | None:
     """Why libVLC cannot play ``media`` (no file, no audio stream), or None. libVLC happily
     "plays" a corrupt file as silence, so the file is probed before it starts."""
     if not Path(path).is_file():

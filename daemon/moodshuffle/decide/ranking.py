@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.decide.policies import targets
+from moodshuffle.decide.policies import Policy, targets
 from moodshuffle.emotions import embed
-from moodshuffle.library.table import TrackTable
+from moodshuffle.estimate.mood import MoodState
+from moodshuffle.library.table import Track, TrackTable
 
 TRANSITION_WEIGHT = 0.3
 ARTIST_PENALTY = 0.5
@@ -50,18 +51,32 @@ class PlayHistory:
 
 @dataclass(frozen=True)
 class UpcomingTrack:
-    """One chosen track. index: its row in the TrackTable; target: (valence, arousal) it was
-    chosen for (None under ``off``); parts: similarity, transition, penalty and, when ranked with
-    a taste, taste (score = sum)."""
+    """One chosen track. index: its row in the TrackTable it was chosen from; va: the track's
+    (valence, arousal); target: the (valence, arousal) it was chosen for (None under ``off``);
+    parts: similarity, transition, penalty and, when ranked with a taste, taste (score = sum)."""
 
     index: int
-    track_id: int
-    path: str
-    title: str
-    artist: str
+    track: Track
+    va: tuple[float, float]
     target: tuple[float, float] | None
     score: float
     parts: dict[str, float]
+
+    @property
+    def track_id(self) -> int:
+        return self.track.track_id
+
+    @property
+    def path(self) -> str:
+        return self.track.path
+
+    @property
+    def title(self) -> str:
+        return self.track.title
+
+    @property
+    def artist(self) -> str:
+        return self.track.artist
 
 
 class _Prepared:
@@ -69,7 +84,7 @@ class _Prepared:
 
     def __init__(self, table: TrackTable) -> None:
         self.table = table
-        emb = embed(table.emotion[:, :7], table.emotion[:, 7:9])
+        emb = embed(table.probs, table.va)
         self.unit = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9)
         names = np.array(table.artists, dtype=object).astype(str)
         _, codes = np.unique(names, return_inverse=True)
@@ -113,8 +128,8 @@ def transition_scores(p: _Prepared, prev: int) -> np.ndarray:
 
 def rank_upcoming(
     table: TrackTable,
-    mood: object,
-    policy: str,
+    mood: MoodState,
+    policy: Policy,
     history: PlayHistory,
     n: int,
     rng: np.random.Generator,
@@ -123,8 +138,8 @@ def rank_upcoming(
     start: tuple[float, float] | None = None,
     taste: np.ndarray | None = None,
 ) -> list[UpcomingTrack]:
-    """The next ``n`` tracks (fewer if the library is smaller) for ``mood`` (a MoodState:
-    probs, valence, arousal, label) under ``policy``. ``current``: the id of the track playing
+    """The next ``n`` tracks (fewer if the library is smaller) for ``mood`` under ``policy``
+    (skips count in ``mood.label``). ``current``: the id of the track playing
     now (never chosen; the first transition starts from it). ``start``: the target of the
     current track, so that uplift/calm journeys continue across reorders. ``taste``: (N,) score
     parts per table row (``TasteModel.scores``), added as the part "taste"; ignored under ``off``,
@@ -135,7 +150,7 @@ def rank_upcoming(
     if taste is not None and len(taste) != size:
         raise ValueError(f"taste: {len(taste)} scores for a table of {size} tracks")
     p = _prepared(table)
-    goals = targets(policy, mood.probs, mood.valence, mood.arousal, n, cfg.step, start)  # type: ignore[attr-defined]
+    goals = targets(policy, mood.point, n, cfg.step, start)
     if goals is not None:
         target_emb = embed(np.stack([g.probs for g in goals]), np.array([[g.valence, g.arousal] for g in goals]))
         target_emb /= np.linalg.norm(target_emb, axis=1, keepdims=True) + 1e-9
@@ -157,7 +172,7 @@ def rank_upcoming(
     skip = np.zeros(size, np.float32)
     for (tid, mood_label), count in history.skips.items():
         row = p.id_to_row.get(tid)
-        if row is not None and mood_label == mood.label:  # type: ignore[attr-defined]
+        if row is not None and mood_label == mood.label:
             skip[row] += SKIP_PENALTY * min(count, 3)
 
     recent_artists = [p.artist[r] for r in ([prev] if prev is not None else [])]
@@ -177,7 +192,9 @@ def rank_upcoming(
         if goals is None:  # plain shuffle: random order, still no repeats
             score = rng.random(size).astype(np.float32)
         else:
-            score = sim + TRANSITION_WEIGHT * trans - penalty + (taste if taste is not None else 0.0)
+            score = (sim + TRANSITION_WEIGHT * trans - penalty).astype(np.float32)
+            if taste is not None:
+                score = score + taste.astype(np.float32)
         score = np.where(blocked, -np.inf, score)
         allowed = int((~blocked).sum())
         top = np.argpartition(-score, min(CANDIDATES, allowed) - 1)[: min(CANDIDATES, allowed)]
@@ -199,10 +216,9 @@ def rank_upcoming(
             if taste is not None:
                 parts["taste"] = float(taste[row])
             target = (goals[k].valence, goals[k].arousal)
-        chosen.append(UpcomingTrack(
-            index=row, track_id=int(table.ids[row]), path=table.paths[row], title=table.titles[row],
-            artist=table.artists[row], target=target, score=float(sum(parts.values())), parts=parts,
-        ))
+        va = table.va[row]
+        chosen.append(UpcomingTrack(index=row, track=table.track(row), va=(float(va[0]), float(va[1])),
+                                    target=target, score=float(sum(parts.values())), parts=parts))
         blocked[row] = True
         recent_artists.append(p.artist[row])
         prev = row

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.emotions import EMOTIONS, INDEX, N_EMOTIONS, va_from_probs
+from moodshuffle.emotions import EMOTIONS, INDEX, N_EMOTIONS, EmotionPoint, va_from_probs
 from moodshuffle.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
 
 #: a calm room with no information: mostly neutral
@@ -60,6 +60,11 @@ class MoodState:
     timestamp: float
     voice_arousal: float | None = None
     speech_recent: bool = False
+
+    @property
+    def point(self) -> EmotionPoint:
+        """Where the mood sits in the shared emotion space."""
+        return EmotionPoint(self.probs, self.valence, self.arousal)
 
 
 class MoodEstimator:

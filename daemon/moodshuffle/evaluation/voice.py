@@ -62,7 +62,7 @@ def main(data: Path, model: Path, cfg: Config) -> dict:
         found += 1
         w = np.array([o.confidence for o in obs]) + 1e-3
         arousal = float(np.average([o.arousal for o in obs], weights=w))
-        probs = np.average(np.stack([o.probs for o in obs]), axis=0, weights=w)
+        probs = np.average(np.stack([np.asarray(o.probs) for o in obs]), axis=0, weights=w)
         emotion = r["emotion"].strip().lower()
         if emotion in HIGH | LOW:
             arousal_true.append(emotion in HIGH)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moodshuffle.emotions import EMOTION_COLUMNS
 from moodshuffle.library.table import TrackTable
 
 SCHEMA_VERSION = 3
@@ -143,7 +144,7 @@ class TrackIndex:
         return TrackTable(
             ids=np.array(cols[0], np.int64), paths=list(cols[1]), titles=list(cols[2]), artists=list(cols[3]),
             albums=list(cols[4]), duration_s=np.array(cols[5], np.float32),
-            emotion=np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), 9).copy(),
+            emotion=np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), EMOTION_COLUMNS).copy(),
             tempo_bpm=np.array(cols[7], np.float32), key=np.array(cols[8], np.int8),
             mode=np.array(cols[9], np.int8), energy=np.array(cols[10], np.float32),
             loudness_db=np.array(cols[11], np.float32),

@@ -6,13 +6,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from moodshuffle.emotions import EMOTION_COLUMNS, N_EMOTIONS
+
+
+@dataclass(frozen=True)
+class Track:
+    """One playable track: what the player needs and what the state shows. ``duration_s``
+    is 0 when unknown."""
+
+    track_id: int
+    path: str
+    title: str
+    artist: str
+    album: str
+    duration_s: float
+
+    @property
+    def name(self) -> str:
+        """"artist - title", or the title alone when the artist is unknown."""
+        return f"{self.artist} - {self.title}" if self.artist else self.title
+
 
 @dataclass(frozen=True)
 class TrackTable:
     """Every playable (analysed, not failed) track, row i describing one track.
 
-    emotion: (N, 9) float32 rows of [7 probabilities over EMOTIONS, valence, arousal]
-        (see ``emotions.from_quadrant_probs``).
+    emotion: (N, EMOTION_COLUMNS) float32 rows of [7 probabilities over EMOTIONS, valence,
+        arousal] (see ``emotions.from_quadrant_probs``); read them as ``probs`` and ``va``.
     tempo_bpm: (N,) float32, 0 where unknown.
     key: (N,) int8 pitch class 0..11 (0 = C), -1 where unknown; mode: (N,) int8, 1 major, 0 minor.
     energy: (N,) float32 in [0, 1]; loudness_db: (N,) float32 (integrated, dBFS-ish).
@@ -34,11 +54,39 @@ class TrackTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    @property
+    def probs(self) -> np.ndarray:
+        """(N, 7) probabilities over EMOTIONS of each track (a view, not a copy)."""
+        return self.emotion[:, :N_EMOTIONS]
+
+    @property
+    def va(self) -> np.ndarray:
+        """(N, 2) valence and arousal of each track in [-1, 1] (a view, not a copy)."""
+        return self.emotion[:, N_EMOTIONS:]
+
+    def track(self, row: int) -> Track:
+        """The track in ``row``."""
+        return Track(int(self.ids[row]), self.paths[row], self.titles[row], self.artists[row], self.albums[row],
+                     float(self.duration_s[row]))
+
+    def without(self, track_id: int) -> TrackTable:
+        """This table less the track ``track_id`` (the same table when it is not here)."""
+        keep = self.ids != track_id
+        if keep.all():
+            return self
+        rows = np.flatnonzero(keep)
+        return TrackTable(
+            ids=self.ids[keep], paths=[self.paths[r] for r in rows], titles=[self.titles[r] for r in rows],
+            artists=[self.artists[r] for r in rows], albums=[self.albums[r] for r in rows],
+            duration_s=self.duration_s[keep], emotion=self.emotion[keep], tempo_bpm=self.tempo_bpm[keep],
+            key=self.key[keep], mode=self.mode[keep], energy=self.energy[keep], loudness_db=self.loudness_db[keep],
+        )
+
     @staticmethod
     def empty() -> TrackTable:
         z = np.zeros(0, np.float32)
         return TrackTable(
             ids=np.zeros(0, np.int64), paths=[], titles=[], artists=[], albums=[], duration_s=z,
-            emotion=np.zeros((0, 9), np.float32), tempo_bpm=z, key=np.zeros(0, np.int8),
+            emotion=np.zeros((0, EMOTION_COLUMNS), np.float32), tempo_bpm=z, key=np.zeros(0, np.int8),
             mode=np.zeros(0, np.int8), energy=z, loudness_db=z,
         )

@@ -67,8 +67,8 @@ class ExpressionModel:
                 self._interp.invoke()
                 probs[i] = dequantize_output(self._interp.get_tensor(self._out["index"])[0], self._out)
         # int8 probabilities are multiples of 1/256 and may sum to 1 +- a few steps
-        probs = np.maximum(probs, 0) + 1e-6
-        return probs / probs.sum(axis=1, keepdims=True)
+        floored = np.maximum(probs, 0) + 1e-6
+        return floored / floored.sum(axis=1, keepdims=True)
 
 
 def _check_class_order(path: Path) -> None:

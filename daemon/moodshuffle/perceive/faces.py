@@ -192,7 +192,7 @@ def align_crop(gray: np.ndarray, det: Detection) -> np.ndarray:
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + CROP_SHIFT_Y * side
     scale = FACE_SIZE / side
     m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
-    m[:, 2] += FACE_SIZE / 2 - np.array([cx, cy])
+    m[:, 2] = m[:, 2] + (FACE_SIZE / 2 - np.array([cx, cy]))
     return cv2.warpAffine(gray, m, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 

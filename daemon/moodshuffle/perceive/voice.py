@@ -113,6 +113,7 @@ class VoiceAnalyzer:
         self._sigma = np.array(stats["std"], np.float32)
         self._recent: deque[np.ndarray] = deque(maxlen=SESSION_SEGMENTS)
         self._fixed: tuple[np.ndarray, np.ndarray] | None = None
+        self._noise_floor: float | None = None
 
     def set_session(self, speech_features: np.ndarray | None) -> None:
         """Fix the session statistics to those of ``speech_features`` (N, N_FEATURES), or go
@@ -162,6 +163,13 @@ class VoiceAnalyzer:
         spans = endpoint(audio, floor_db)
         return self.observe([(end - start, segment_features(audio[start:end])) for start, end in spans],
                             [end_time - (len(audio) - end) / SAMPLE_RATE for _, end in spans])
+
+    def listen(self, chunk: np.ndarray, end_time: float) -> list[VoiceObservation]:
+        """``analyse`` for consecutive chunks of a live stream: the room's noise floor is a
+        slow-moving low percentile of the loudness heard so far."""
+        floor = float(np.percentile(frame_db(chunk), 10))
+        self._noise_floor = floor if self._noise_floor is None else min(floor, 0.9 * self._noise_floor + 0.1 * floor)
+        return self.analyse(chunk, end_time, floor_db=max(self._noise_floor, -70.0))
 
     def observe(self, segments: list[tuple[int, np.ndarray]], times: list[float]) -> list[VoiceObservation]:
         """Observations for segments given as (length in samples, features), ending at ``times``."""

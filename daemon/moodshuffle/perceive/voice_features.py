@@ -18,7 +18,7 @@ _WINDOW = np.hanning(FRAME).astype(np.float32)
 
 
 def _mel_filters() -> np.ndarray:
-    def hz_to_mel(f):
+    def hz_to_mel(f: np.ndarray | float) -> np.ndarray | float:
         return 2595 * np.log10(1 + f / 700)
 
     mels = np.linspace(hz_to_mel(60), hz_to_mel(7600), N_MELS + 2)

@@ -1,42 +1,42 @@
-"""MQTT commands: validation of payloads (pure) and the interface the daemon implements."""
+"""MQTT commands: one table from topic to payload parser and controller call (pure).
+
+Adding a command is one line in ``COMMANDS`` (and, when its payload is new, one parser).
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
-from moodshuffle.config import POLICIES
+from moodshuffle.core import PlayerAction, Sensor, StageStatus
+from moodshuffle.decide.policies import Policy
 
 MAX_PAYLOAD = 256
-#: command topic suffixes under <base>/
-COMMAND_TOPICS = ("policy/set", "camera/set", "microphone/set", "player/set", "volume/set", "library/rescan")
-PLAYER_COMMANDS = ("play", "pause", "next")
+
+E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 
 class CommandError(ValueError):
     """The payload is not valid for its topic; the message says why."""
 
 
-@dataclass(frozen=True)
-class Command:
-    """A validated command: ``name`` is the topic suffix, ``value`` the parsed payload."""
+class Controls(Protocol):
+    """What a command can do: the controller's command methods (called on the event loop)."""
 
-    name: str
-    value: str | bool | int | None
-
-
-class CommandHandler(Protocol):
-    """What the daemon does on a command (called on the event loop)."""
-
-    def set_policy(self, policy: str) -> None: ...
-    def set_camera(self, on: bool) -> None: ...
-    def set_microphone(self, on: bool) -> None: ...
-    def player_command(self, cmd: str) -> None: ...
+    def set_policy(self, policy: Policy) -> None: ...
+    def set_sensor(self, sensor: Sensor, on: bool) -> None: ...
+    def player_command(self, action: PlayerAction) -> None: ...
     def set_volume(self, volume: int) -> None: ...
     def rescan(self) -> None: ...
 
 
-def _text(payload: bytes) -> str:
+# ----------------------------------------------------------------- payload parsers
+def text(payload: bytes) -> str:
+    """The payload as stripped UTF-8 text of at most MAX_PAYLOAD bytes."""
     if len(payload) > MAX_PAYLOAD:
         raise CommandError(f"payload too large ({len(payload)} bytes, at most {MAX_PAYLOAD})")
     try:
@@ -45,46 +45,69 @@ def _text(payload: bytes) -> str:
         raise CommandError("payload is not UTF-8") from exc
 
 
-def parse_command(suffix: str, payload: bytes) -> Command:
-    """Validate ``payload`` for the command topic ``<base>/<suffix>``; raise CommandError."""
-    text = _text(payload)
-    if suffix == "policy/set":
-        if text.lower() not in POLICIES:
-            raise CommandError(f"must be one of {', '.join(POLICIES)}, got {text!r}")
-        return Command(suffix, text.lower())
-    if suffix in ("camera/set", "microphone/set"):
-        if text.upper() not in ("ON", "OFF"):
-            raise CommandError(f"must be ON or OFF, got {text!r}")
-        return Command(suffix, text.upper() == "ON")
-    if suffix == "player/set":
-        if text.lower() not in PLAYER_COMMANDS:
-            raise CommandError(f"must be one of {', '.join(PLAYER_COMMANDS)}, got {text!r}")
-        return Command(suffix, text.lower())
-    if suffix == "volume/set":
-        try:
-            volume = float(text)
-        except ValueError as exc:
-            raise CommandError(f"must be a number 0..100, got {text!r}") from exc
-        if not 0 <= volume <= 100 or volume != volume:
-            raise CommandError(f"must be 0..100, got {text}")
-        return Command(suffix, int(round(volume)))
-    if suffix == "library/rescan":
-        return Command(suffix, None)
-    raise CommandError(f"unknown command topic {suffix!r}")
+def one_of(kind: type[E]) -> Callable[[str], E]:
+    """A parser for the values of a StrEnum, in any letter case."""
+    by_text = {member.value.lower(): member for member in kind}
+
+    def parse(value: str) -> E:
+        if value.lower() not in by_text:
+            raise CommandError(f"must be one of {', '.join(m.value for m in kind)}, got {value!r}")
+        return by_text[value.lower()]
+
+    return parse
 
 
-def dispatch(command: Command, handler: CommandHandler) -> None:
-    """Call the handler method for ``command``."""
-    name, value = command.name, command.value
-    if name == "policy/set":
-        handler.set_policy(str(value))
-    elif name == "camera/set":
-        handler.set_camera(bool(value))
-    elif name == "microphone/set":
-        handler.set_microphone(bool(value))
-    elif name == "player/set":
-        handler.player_command(str(value))
-    elif name == "volume/set":
-        handler.set_volume(int(value))  # type: ignore[arg-type]
-    elif name == "library/rescan":
-        handler.rescan()
+def on_off(value: str) -> bool:
+    if value.upper() not in (StageStatus.ON, StageStatus.OFF):
+        raise CommandError(f"must be {StageStatus.ON.value} or {StageStatus.OFF.value}, got {value!r}")
+    return value.upper() == StageStatus.ON
+
+
+def volume(value: str) -> int:
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise CommandError(f"must be a number 0..100, got {value!r}") from exc
+    if not math.isfinite(number) or not 0 <= number <= 100:
+        raise CommandError(f"must be 0..100, got {value}")
+    return int(round(number))
+
+
+def anything(value: str) -> None:
+    return None
+
+
+# ----------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class Route(Generic[T]):
+    """A command topic: ``parse`` the payload text, then ``call`` the controls with the value."""
+
+    parse: Callable[[str], T]
+    call: Callable[[Controls, T], None]
+
+    def run(self, controls: Controls, payload: bytes) -> None:
+        """Parse ``payload`` (raise CommandError when invalid), then act on it."""
+        self.call(controls, self.parse(text(payload)))
+
+
+class Runnable(Protocol):
+    def run(self, controls: Controls, payload: bytes) -> None: ...
+
+
+#: command topic suffix under <base>/ -> route
+COMMANDS: dict[str, Runnable] = {
+    "policy/set": Route(one_of(Policy), lambda c, policy: c.set_policy(policy)),
+    "camera/set": Route(on_off, lambda c, on: c.set_sensor(Sensor.CAMERA, on)),
+    "microphone/set": Route(on_off, lambda c, on: c.set_sensor(Sensor.MICROPHONE, on)),
+    "player/set": Route(one_of(PlayerAction), lambda c, action: c.player_command(action)),
+    "volume/set": Route(volume, lambda c, level: c.set_volume(level)),
+    "library/rescan": Route(anything, lambda c, _: c.rescan()),
+}
+
+
+def run_command(suffix: str, payload: bytes, controls: Controls) -> None:
+    """Act on a message on ``<base>/<suffix>``; raise CommandError (nothing done) when invalid."""
+    route = COMMANDS.get(suffix)
+    if route is None:
+        raise CommandError(f"unknown command topic {suffix!r}")
+    route.run(controls, payload)

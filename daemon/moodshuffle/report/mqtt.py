@@ -1,4 +1,6 @@
-"""The MQTT communicator (adapter: aiomqtt). No other module knows MQTT exists.
+"""The MQTT communicator (adapter: aiomqtt), a listener of the controller. No other module
+knows MQTT exists: this one publishes the controller's state and events (as ``payloads``
+shapes them) and turns command messages into controller calls (``commands.COMMANDS``).
 
 One client context per connection; reconnect in an outer loop with exponential back-off and
 jitter; on every (re)connect: availability ``online`` (retained, with ``offline`` as the last
@@ -12,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections import deque
-from typing import Any
+from datetime import UTC, datetime
 
 import aiomqtt
 
 from moodshuffle.config import MqttConfig
-from moodshuffle.report.commands import COMMAND_TOPICS, CommandError, CommandHandler, dispatch, parse_command
-from moodshuffle.report.payloads import base_topic, discovery_messages, encode
+from moodshuffle.core import CoreListener, MoodChanged, QueueReordered, StateChanged, TrackFailed, TrackStarted
+from moodshuffle.report import payloads
+from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
+from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
+from moodshuffle.supervise import Backoff
 
 log = logging.getLogger("moodshuffle.mqtt")
 
@@ -39,39 +43,54 @@ def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, s
     )
 
 
-class MqttBridge:
-    """Publishes state and events, turns command messages into CommandHandler calls."""
+class MqttBridge(CoreListener):
+    """Publishes the controller's state and events, turns command messages into ``controls``
+    calls (the controller)."""
 
     def __init__(
         self,
         cfg: MqttConfig,
         device_id: str,
-        handler: CommandHandler,
+        controls: Controls,
         backoff_first_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
         self.cfg = cfg
         self.device_id = device_id
-        self.handler = handler
+        self.controls = controls
         self.base = base_topic(cfg, device_id)
         self.connected = False
-        self._backoff = (backoff_first_s, backoff_max_s)
+        self._backoff = Backoff(backoff_first_s, backoff_max_s, jitter=0.2)
         self._state: str | None = None
         self._state_pending = False
         self._events: deque[str] = deque(maxlen=EVENT_BUFFER)
         self._wake: asyncio.Event | None = None
 
-    # ----------------------------------------------------------------- non-blocking API
-    def publish_state(self, state: dict[str, Any]) -> None:
-        """Keep ``state`` as the retained state; sent when connected, at most once a second."""
-        self._state = encode(state)
+    # ----------------------------------------------------------------- CoreListener (never blocks)
+    def state_changed(self, event: StateChanged) -> None:
+        """Keep the state as the retained state; sent when connected, at most once a second."""
+        self._state = encode(payloads.state_payload(event.state, datetime.now(UTC)))
         self._state_pending = True
-        if self._wake is not None:
-            self._wake.set()
+        self._poke()
 
-    def publish_event(self, event: dict[str, Any]) -> None:
+    def mood_changed(self, event: MoodChanged) -> None:
+        self._publish_event(payloads.mood_changed_payload(event))
+
+    def queue_reordered(self, event: QueueReordered) -> None:
+        self._publish_event(payloads.queue_reordered_payload(event))
+
+    def track_started(self, event: TrackStarted) -> None:
+        self._publish_event(payloads.track_started_payload(event))
+
+    def track_failed(self, event: TrackFailed) -> None:
+        self._publish_event(payloads.track_failed_payload(event))
+
+    def _publish_event(self, event: JsonObject) -> None:
         """Queue an event (``{"type": ...}``); the oldest are dropped beyond a small buffer."""
         self._events.append(encode(event))
+        self._poke()
+
+    def _poke(self) -> None:
         if self._wake is not None:
             self._wake.set()
 
@@ -80,12 +99,11 @@ class MqttBridge:
         """Connect, serve, reconnect with back-off, until cancelled (then publish ``offline``)."""
         self._wake = asyncio.Event()
         availability = f"{self.base}/availability"
-        attempt = 0
         while True:
             will = aiomqtt.Will(availability, "offline", qos=1, retain=True)
             try:
                 async with _client(self.cfg, self.device_id, will) as client:
-                    attempt = 0
+                    self._backoff.reset()
                     self.connected = True
                     log.info("connected to MQTT broker %s:%d", self.cfg.host, self.cfg.port)
                     try:
@@ -97,10 +115,8 @@ class MqttBridge:
             except aiomqtt.MqttError as exc:
                 was = self.connected
                 self.connected = False
-                first, cap = self._backoff
-                delay = min(cap, first * 2**attempt) * random.uniform(0.8, 1.2)
-                attempt += 1
-                log.log(logging.WARNING if was or attempt == 1 else logging.DEBUG,
+                delay = self._backoff.next_delay()
+                log.log(logging.WARNING if was or self._backoff.failures == 1 else logging.DEBUG,
                         "MQTT broker %s:%d unavailable (%s); retrying in %.1f s", self.cfg.host, self.cfg.port, exc,
                         delay)
                 await asyncio.sleep(delay)
@@ -110,7 +126,7 @@ class MqttBridge:
     async def _serve(self, client: aiomqtt.Client, availability: str) -> None:
         await client.publish(availability, "online", qos=1, retain=True)
         await self._publish_discovery(client)
-        for suffix in COMMAND_TOPICS:
+        for suffix in COMMANDS:
             await client.subscribe(f"{self.base}/{suffix}", qos=1)
         if self.cfg.discovery:
             await client.subscribe(f"{self.cfg.discovery_prefix}/status", qos=1)
@@ -168,13 +184,13 @@ class MqttBridge:
                 continue
             suffix = topic[len(self.base) + 1 :]
             try:
-                dispatch(parse_command(suffix, raw), self.handler)
+                run_command(suffix, raw, self.controls)
             except CommandError as exc:
                 log.warning("rejected %s: %s", topic, exc)
-                self.publish_event({"type": "error", "topic": topic, "reason": str(exc)})
+                self._publish_event(payloads.command_error_payload(topic, str(exc)))
             except Exception as exc:  # a command must never take the daemon down
                 log.exception("command on %s failed", topic)
-                self.publish_event({"type": "error", "topic": topic, "reason": f"internal error: {exc}"})
+                self._publish_event(payloads.command_error_payload(topic, f"internal error: {exc}"))
 
 
 async def remove_discovery(cfg: MqttConfig, device_id: str) -> None:

@@ -1,24 +1,105 @@
-"""Topics and payloads of the MQTT contract (pure; documented in docs/mqtt.md)."""
+"""The MQTT contract, pure: topics, the JSON of the state and the events, and the Home
+Assistant discovery entries whose templates read that JSON (documented in docs/mqtt.md).
+
+This is the only module that turns a ``State`` or an event into JSON.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from moodshuffle import __version__
 from moodshuffle.config import POLICIES, MqttConfig
+from moodshuffle.core import MoodChanged, QueueReordered, StageStatus, State, TrackFailed, TrackStarted
+from moodshuffle.decide.ranking import UpcomingTrack
+from moodshuffle.emotions import EMOTIONS
+from moodshuffle.library.table import Track
+
+JsonObject = dict[str, Any]
+
+ON, OFF = StageStatus.ON.value, StageStatus.OFF.value
 
 
 def base_topic(cfg: MqttConfig, device_id: str) -> str:
     return f"{cfg.base_topic}/{device_id}"
 
 
-def _entities(base: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(component, object id, entity-specific config) of every Home Assistant entity."""
+# ----------------------------------------------------------------- state and events
+def _track(track: Track) -> JsonObject:
+    return {"title": track.title, "artist": track.artist, "album": track.album,
+            "duration_s": round(float(track.duration_s), 1)}
+
+
+def _upcoming(u: UpcomingTrack) -> JsonObject:
+    """A queued track: who, where it sits in the emotion space, the policy target it was chosen
+    for, and why (the score parts)."""
+    return {"title": u.title, "artist": u.artist, "valence": round(u.va[0], 3), "arousal": round(u.va[1], 3),
+            "target": None if u.target is None else [round(float(t), 3) for t in u.target],
+            "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
+
+
+def state_payload(state: State, now: datetime) -> JsonObject:
+    """The retained ``<base>/state`` JSON; ``now`` (UTC) becomes ``updated``."""
+    mood, player = state.mood, state.player
+    return {
+        "mood": mood.label,
+        "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mood.probs, strict=True)},
+        "valence": round(float(mood.valence), 4),
+        "arousal": round(float(mood.arousal), 4),
+        "confidence": round(float(mood.confidence), 4),
+        "faces": int(mood.faces),
+        "policy": state.policy.value,
+        "camera": state.camera.value,
+        "microphone": state.microphone.value,
+        "voice": {"arousal": None if state.voice.arousal is None else round(state.voice.arousal, 3),
+                  "speech_recent": state.voice.speech_recent},
+        "player": {"state": player.state.value, "volume": player.volume,
+                   "track": None if player.track is None else _track(player.track)},
+        "upcoming": [_upcoming(u) for u in state.upcoming],
+        "library": {"tracks": state.library.tracks, "scanning": state.library.scanning},
+        "updated": now.isoformat(timespec="seconds"),
+    }
+
+
+def mood_changed_payload(event: MoodChanged) -> JsonObject:
+    return {"type": "mood_changed", "from": event.previous, "to": event.current,
+            "confidence": round(event.confidence, 3)}
+
+
+def queue_reordered_payload(event: QueueReordered) -> JsonObject:
+    return {"type": "queue_reordered", "reason": event.reason.value, "policy": event.policy.value,
+            "upcoming": [_upcoming(u) for u in event.upcoming]}
+
+
+def track_started_payload(event: TrackStarted) -> JsonObject:
+    return {"type": "track_started", "track": _track(event.track)}
+
+
+def track_failed_payload(event: TrackFailed) -> JsonObject:
+    return {"type": "error", "source": "player", "path": event.track.path, "reason": event.reason}
+
+
+def command_error_payload(topic: str, reason: str) -> JsonObject:
+    return {"type": "error", "topic": topic, "reason": reason}
+
+
+def encode(payload: JsonObject) -> str:
+    """JSON for the state and event topics (compact, UTF-8)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+# ----------------------------------------------------------------- Home Assistant discovery
+def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
+    """(component, object id, entity-specific config) of every Home Assistant entity; the
+    templates read ``state_payload``'s JSON."""
     state = f"{base}/state"
+    switch = {"payload_on": ON, "payload_off": OFF, "state_on": ON, "state_off": OFF}
     return [
         ("sensor", "mood", {"name": "Mood", "icon": "mdi:emoticon-outline", "state_topic": state,
-                            "value_template": "{{ value_json.mood }}", "json_attributes_topic": state,
+                            "value_template": "{{ value_json.mood }}", "device_class": "enum",
+                            "options": list(EMOTIONS), "json_attributes_topic": state,
                             "json_attributes_template": "{{ value_json.probabilities | tojson }}"}),
         ("sensor", "valence", {"name": "Valence", "icon": "mdi:emoticon-happy-outline", "state_topic": state,
                                "value_template": "{{ value_json.valence }}", "state_class": "measurement"}),
@@ -28,14 +109,13 @@ def _entities(base: str) -> list[tuple[str, str, dict[str, Any]]]:
                                   "value_template": "{{ value_json.confidence }}", "state_class": "measurement"}),
         ("select", "policy", {"name": "Policy", "icon": "mdi:playlist-music", "state_topic": state,
                               "value_template": "{{ value_json.policy }}", "command_topic": f"{base}/policy/set",
-                              "options": list(POLICIES)}),
+                              "options": [p.value for p in POLICIES]}),
         ("switch", "camera", {"name": "Camera", "icon": "mdi:camera", "state_topic": state,
                               "value_template": "{{ value_json.camera }}", "command_topic": f"{base}/camera/set",
-                              "payload_on": "ON", "payload_off": "OFF", "state_on": "ON", "state_off": "OFF"}),
+                              **switch}),
         ("switch", "microphone", {"name": "Microphone", "icon": "mdi:microphone", "state_topic": state,
                                   "value_template": "{{ value_json.microphone }}",
-                                  "command_topic": f"{base}/microphone/set", "payload_on": "ON", "payload_off": "OFF",
-                                  "state_on": "ON", "state_off": "OFF"}),
+                                  "command_topic": f"{base}/microphone/set", **switch}),
         ("button", "next_track", {"name": "Next track", "icon": "mdi:skip-next", "command_topic": f"{base}/player/set",
                                   "payload_press": "next"}),
         ("sensor", "now_playing", {"name": "Now playing", "icon": "mdi:music", "state_topic": state,
@@ -49,18 +129,15 @@ def _entities(base: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def discovery_messages(cfg: MqttConfig, device_id: str) -> list[tuple[str, str]]:
-    """(topic, retained JSON payload) of every Home Assistant discovery entry."""
+    """(topic, retained JSON payload) of every Home Assistant discovery entry. The entity ids
+    (``default_entity_id``) are those ``object_id`` gave before: ``<component>.moodshuffle_<device_id>_<object>``."""
     base = base_topic(cfg, device_id)
     device = {"identifiers": [f"moodshuffle_{device_id}"], "name": f"moodshuffle {device_id}",
               "model": "moodshuffle", "manufacturer": "moodshuffle", "sw_version": __version__}
     out = []
     for component, obj, extra in _entities(base):
-        payload = {"unique_id": f"moodshuffle_{device_id}_{obj}", "object_id": f"moodshuffle_{device_id}_{obj}",
+        payload = {"unique_id": f"moodshuffle_{device_id}_{obj}",
+                   "default_entity_id": f"{component}.moodshuffle_{device_id}_{obj}",
                    "availability_topic": f"{base}/availability", "device": device, **extra}
         out.append((f"{cfg.discovery_prefix}/{component}/{device_id}/{obj}/config", json.dumps(payload)))
     return out
-
-
-def encode(payload: dict[str, Any]) -> str:
-    """JSON for the state and event topics (compact, UTF-8)."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

@@ -166,7 +166,7 @@ class Picamera2Source:
 
     def open(self) -> None:
         try:
-            from picamera2 import Picamera2  # type: ignore[import-not-found]
+            from picamera2 import Picamera2
         except ImportError as exc:
             raise CameraUnavailable("picamera2 is not installed (apt install python3-picamera2)") from exc
         try:

@@ -3,8 +3,9 @@ analysed every ``CHUNK_S`` seconds in a worker thread.
 
 Privacy: audio exists only in the ring buffer (``RING_S`` seconds) and the chunk being
 analysed; nothing is written or published but the VoiceObservations' numbers. ``set_enabled
-(False)`` closes the device. A missing or busy device is ``unavailable`` and retried with
-back-off (1 s doubling to 60 s).
+(False)`` (or the controller's ``SensorSwitched``) closes the device. A missing or busy device
+is ``unavailable`` and retried with back-off (1 s doubling to 60 s). What the audio means is
+the analyzer's business (``perceive.voice.VoiceAnalyzer``), handed in like the camera's.
 """
 
 from __future__ import annotations
@@ -18,24 +19,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from moodshuffle.config import MicrophoneConfig, ModelsConfig
+from moodshuffle.config import MicrophoneConfig
+from moodshuffle.core import CoreListener, Sensor, SensorSwitched, StageStatus
 from moodshuffle.library.decode import AUDIO_EXTENSIONS
-from moodshuffle.observations import Observation
-from moodshuffle.perceive.voice import VoiceAnalyzer
-from moodshuffle.perceive.voice_features import SAMPLE_RATE, frame_db
+from moodshuffle.observations import Observation, VoiceObservation
+from moodshuffle.perceive.voice_features import SAMPLE_RATE
 from moodshuffle.sense.probe_noise import filtered_stderr
+from moodshuffle.supervise import Backoff
 
 log = logging.getLogger("moodshuffle.microphone")
 
 CHUNK_S = 4.0
 RING_S = 8.0
 BLOCK = 1600  # 100 ms
-#: speech heard within this many seconds is "recent" in the state
-SPEECH_RECENT_S = 30.0
 
 
 class MicrophoneUnavailable(RuntimeError):
@@ -47,6 +47,14 @@ class AudioSource(Protocol):
     def read(self) -> np.ndarray: ...  # next block of 16 kHz mono float32 (blocks until there)
     def close(self) -> None: ...
 
+
+class ChunkAnalyzer(Protocol):
+    """What the listener needs of ``perceive.voice.VoiceAnalyzer``."""
+
+    def listen(self, chunk: np.ndarray, end_time: float) -> list[VoiceObservation]: ...
+
+
+_ChunkQueue = asyncio.Queue[tuple[np.ndarray, float]]
 
 _ALSA_HANDLER = None
 
@@ -74,7 +82,7 @@ class PyAudioSource:
         self._pa = None
         self._stream = None
 
-    def _index(self, pa) -> int | None:
+    def _index(self, pa: Any) -> int | None:  # pyaudio.PyAudio (untyped)
         inputs = [i for i in range(pa.get_device_count()) if pa.get_device_info_by_index(i)["maxInputChannels"] > 0]
         if not inputs:
             raise MicrophoneUnavailable("no audio input device")
@@ -94,11 +102,11 @@ class PyAudioSource:
         import pyaudio
 
         with filtered_stderr():  # the ALSA handler above cannot reach JACK's probe messages
-            self._pa = pyaudio.PyAudio()
+            self._pa = pa = pyaudio.PyAudio()
         try:
-            index = self._index(self._pa)
-            self._stream = self._pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
-                                         frames_per_buffer=BLOCK, input_device_index=index)
+            index = self._index(pa)
+            self._stream = pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
+                                   frames_per_buffer=BLOCK, input_device_index=index)
         except (OSError, MicrophoneUnavailable) as exc:
             self.close()
             raise MicrophoneUnavailable(str(exc)) from exc
@@ -168,15 +176,15 @@ def open_source(cfg: MicrophoneConfig) -> AudioSource:
     return PyAudioSource(cfg.source)
 
 
-class VoiceListener:
+class VoiceListener(CoreListener):
     """Capture thread -> ring buffer -> analysis thread -> VoiceObservations on the event loop."""
 
-    def __init__(self, microphone: MicrophoneConfig, models: ModelsConfig,
-                 on_status: Callable[[str], None] | None = None) -> None:
+    def __init__(self, microphone: MicrophoneConfig, analyzer: ChunkAnalyzer,
+                 on_status: Callable[[StageStatus], None] | None = None) -> None:
         self.cfg = microphone
-        self.analyzer = VoiceAnalyzer(Path(models.voice), models.num_threads)
+        self.analyzer = analyzer
         self.on_status = on_status
-        self.status = "OFF"
+        self.status = StageStatus.OFF
         self.last_alive = time.monotonic()
         self._enabled = microphone.enabled
         self._gain = 10 ** (microphone.gain_db / 20)
@@ -184,9 +192,6 @@ class VoiceListener:
         self._ring: deque[np.ndarray] = deque(maxlen=int(RING_S * SAMPLE_RATE / BLOCK))
         self._stop = threading.Event()
         self._poke = threading.Event()  # wakes the capture thread from a back-off wait
-        self._last_arousal: float | None = None
-        self._last_speech: float | None = None
-        self._noise_floor: float | None = None
         self.dropped_chunks = 0
 
     def set_enabled(self, on: bool) -> None:
@@ -194,20 +199,18 @@ class VoiceListener:
         self._enabled = on
         self._poke.set()
 
-    def voice_summary(self, now: float) -> dict[str, object]:
-        """The MQTT state's ``voice`` part."""
-        recent = self._last_speech is not None and now - self._last_speech <= SPEECH_RECENT_S
-        arousal = None if self._last_arousal is None else round(self._last_arousal, 3)
-        return {"arousal": arousal, "speech_recent": recent}
+    def sensor_switched(self, event: SensorSwitched) -> None:
+        if event.sensor == Sensor.MICROPHONE:
+            self.set_enabled(event.on)
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: StageStatus) -> None:
         if status != self.status:
-            (log.warning if status == "unavailable" else log.info)("microphone %s", status)
+            (log.warning if status == StageStatus.UNAVAILABLE else log.info)("microphone %s", status)
             self.status = status
             if self.on_status is not None:
                 self.on_status(status)
 
-    def _offer(self, chunks: asyncio.Queue, item: tuple[np.ndarray, float]) -> None:
+    def _offer(self, chunks: _ChunkQueue, item: tuple[np.ndarray, float]) -> None:
         """Queue a chunk for analysis; when analysis lags (a busy CPU), drop the oldest one."""
         if chunks.full():
             chunks.get_nowait()
@@ -216,9 +219,9 @@ class VoiceListener:
                 log.warning("voice analysis is lagging: %d audio chunks dropped so far", self.dropped_chunks)
         chunks.put_nowait(item)
 
-    def _capture(self, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue) -> None:
+    def _capture(self, loop: asyncio.AbstractEventLoop, chunks: _ChunkQueue) -> None:
         """Capture thread: read blocks, keep the ring buffer, hand a chunk over every CHUNK_S."""
-        failures = 0
+        backoff = Backoff()
         source: AudioSource | None = None
         since_chunk = 0
         while not self._stop.is_set():
@@ -226,23 +229,22 @@ class VoiceListener:
                 if source is not None:
                     source.close()
                     source = None
-                loop.call_soon_threadsafe(self._set_status, "OFF")
+                loop.call_soon_threadsafe(self._set_status, StageStatus.OFF)
                 self._stop.wait(0.2)
                 continue
             try:
                 if source is None:
                     source = open_source(self.cfg)
                     source.open()
-                    failures = 0
-                    loop.call_soon_threadsafe(self._set_status, "ON")
+                    backoff.reset()
+                    loop.call_soon_threadsafe(self._set_status, StageStatus.ON)
                 block = source.read() * self._gain
             except MicrophoneUnavailable as exc:
                 if source is not None:
                     source.close()
                     source = None
-                loop.call_soon_threadsafe(self._set_status, "unavailable")
-                delay = min(60.0, 2.0**failures)
-                failures += 1
+                loop.call_soon_threadsafe(self._set_status, StageStatus.UNAVAILABLE)
+                delay = backoff.next_delay()
                 log.debug("%s; retrying in %.0f s", exc, delay)
                 self._poke.wait(delay)
                 self._poke.clear()
@@ -256,17 +258,10 @@ class VoiceListener:
         if source is not None:
             source.close()
 
-    def _analyse(self, chunk: np.ndarray, end_time: float) -> list[Observation]:
-        # noise floor: slow-moving low percentile of the loudness heard
-        db = frame_db(chunk)
-        floor = float(np.percentile(db, 10))
-        self._noise_floor = floor if self._noise_floor is None else min(floor, 0.9 * self._noise_floor + 0.1 * floor)
-        return list(self.analyzer.analyse(chunk, end_time, floor_db=max(self._noise_floor, -70.0)))
-
     async def run(self, emit: Callable[[Observation], None]) -> None:
         """Listen until cancelled; the device is closed on the way out."""
         loop = asyncio.get_running_loop()
-        chunks: asyncio.Queue = asyncio.Queue(maxsize=4)
+        chunks: _ChunkQueue = asyncio.Queue(maxsize=4)
         self._stop.clear()
         capture = threading.Thread(target=self._capture, args=(loop, chunks), name="microphone", daemon=True)
         capture.start()
@@ -277,11 +272,9 @@ class VoiceListener:
                     chunk, end_time = await asyncio.wait_for(chunks.get(), timeout=5.0)
                 except TimeoutError:
                     continue
-                observations = await asyncio.to_thread(self._analyse, chunk, end_time)
+                observations = await asyncio.to_thread(self.analyzer.listen, chunk, end_time)
                 del chunk
                 for obs in observations:
-                    self._last_arousal = obs.arousal  # type: ignore[union-attr]
-                    self._last_speech = obs.timestamp
                     emit(obs)
         finally:
             self._stop.set()

@@ -1,8 +1,9 @@
 """The sampling loop: one frame every ``camera.interval_s``, analysed in a worker thread.
 
 A camera that cannot be opened or stops delivering is reported ``unavailable`` and reopened
-with exponential back-off (1 s doubling to 60 s). ``set_enabled(False)`` releases the device
-(privacy: released, not just ignored). Frames live only inside ``_sample``.
+with exponential back-off (1 s doubling to 60 s). ``set_enabled(False)`` (or the controller's
+``SensorSwitched``) releases the device (privacy: released, not just ignored). Frames live only
+inside ``_sample``.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ import cv2
 import numpy as np
 
 from moodshuffle.config import CameraConfig
+from moodshuffle.core import CoreListener, Sensor, SensorSwitched, StageStatus
 from moodshuffle.observations import FaceObservation, NobodySeen, Observation
 from moodshuffle.sense.camera import CameraUnavailable, FrameSource, open_source
+from moodshuffle.supervise import Backoff
 
 log = logging.getLogger("moodshuffle.camera")
-
-BACKOFF_FIRST_S = 1.0
-BACKOFF_MAX_S = 60.0
 
 
 class FrameAnalyzer(Protocol):
@@ -35,21 +35,21 @@ class FrameAnalyzer(Protocol):
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]: ...
 
 
-class FaceSampler:
+class FaceSampler(CoreListener):
     """Runs ``analyzer.analyze(frame, timestamp)`` on the newest frame every interval and emits
     its FaceObservations, or one NobodySeen when the frame holds no face.
 
-    ``status``: "ON" (sampling), "OFF" (disabled, device released) or "unavailable" (cannot open
-    or read; retried with back-off); ``on_status(status)`` is called on each change, in the event
+    ``status``: ON (sampling), OFF (disabled, device released) or unavailable (cannot open or
+    read; retried with back-off); ``on_status(status)`` is called on each change, in the event
     loop. ``last_alive``: monotonic time of the last loop iteration (for the watchdog; while ON it
     is at most ``interval_s`` plus one sample old)."""
 
     def __init__(self, camera: CameraConfig, analyzer: FrameAnalyzer,
-                 on_status: Callable[[str], None] | None = None) -> None:
+                 on_status: Callable[[StageStatus], None] | None = None) -> None:
         self.cfg = camera
         self.analyzer = analyzer
         self.on_status = on_status
-        self.status = "OFF"
+        self.status = StageStatus.OFF
         self.last_alive = time.monotonic()
         self._enabled = camera.enabled
         self._source: FrameSource | None = None
@@ -67,9 +67,13 @@ class FaceSampler:
         if self._wake is not None:
             self._wake.set()
 
-    def _set_status(self, status: str, reason: str = "") -> None:
+    def sensor_switched(self, event: SensorSwitched) -> None:
+        if event.sensor == Sensor.CAMERA:
+            self.set_enabled(event.on)
+
+    def _set_status(self, status: StageStatus, reason: str = "") -> None:
         if status != self.status:
-            if status == "unavailable":
+            if status == StageStatus.UNAVAILABLE:
                 log.warning("camera %r unavailable (%s); retrying with back-off", self.cfg.source, reason)
             else:
                 log.info("camera %s", status)
@@ -87,14 +91,14 @@ class FaceSampler:
         """Sample until cancelled; releases the camera on the way out."""
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
-        failures = 0
+        backoff = Backoff()
         try:
             while True:
                 self.last_alive = time.monotonic()
                 if not self._enabled:
                     await loop.run_in_executor(self._executor, self._close)
-                    self._set_status("OFF")
-                    failures = 0
+                    self._set_status(StageStatus.OFF)
+                    backoff.reset()
                     await self._sleep(3600)
                     continue
                 started = time.monotonic()
@@ -109,14 +113,13 @@ class FaceSampler:
                     continue
                 except CameraUnavailable as exc:
                     await loop.run_in_executor(self._executor, self._close)
-                    self._set_status("unavailable", str(exc))
-                    delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**failures)
-                    failures += 1
+                    self._set_status(StageStatus.UNAVAILABLE, str(exc))
+                    delay = backoff.next_delay()
                     log.debug("%s; retrying in %.0f s", exc, delay)
                     await self._sleep(delay)
                     continue
-                failures = 0
-                self._set_status("ON")
+                backoff.reset()
+                self._set_status(StageStatus.ON)
                 for obs in observations:
                     emit(obs)
                 if not observations:

@@ -1,0 +1,45 @@
+"""The middle of the daemon: a pure, synchronous controller behind typed events.
+
+    observations, ticks, player reports, commands, tables  ->  Controller  ->  State + events
+                                                                              -> CoreListeners
+
+``Controller`` (controller.py) owns mood, policy, history, the upcoming list and the journey
+target; ``State`` and the enums are in state.py, the events in events.py, the listener
+interface in listener.py. Adapters (the VLC player, the MQTT bridge, the live view, systemd,
+the sensing and library stages) subclass ``CoreListener``; the controller imports none of them.
+"""
+
+from moodshuffle.core.controller import SKIP_WINDOW_S, Controller
+from moodshuffle.core.events import (
+    Event,
+    MoodChanged,
+    PauseRequested,
+    PlayRequested,
+    QueueReordered,
+    RescanRequested,
+    SensorSwitched,
+    StateChanged,
+    TrackFailed,
+    TrackStarted,
+    VolumeChanged,
+)
+from moodshuffle.core.listener import CoreListener, deliver
+from moodshuffle.core.state import (
+    LibraryState,
+    PlaybackState,
+    PlayerAction,
+    PlayerState,
+    ReorderReason,
+    Sensor,
+    StageStatus,
+    State,
+    VoiceState,
+    worth_publishing,
+)
+
+__all__ = [
+    "SKIP_WINDOW_S", "Controller", "CoreListener", "Event", "LibraryState", "MoodChanged", "PauseRequested",
+    "PlayRequested", "PlaybackState", "PlayerAction", "PlayerState", "QueueReordered", "ReorderReason",
+    "RescanRequested", "Sensor", "SensorSwitched", "StageStatus", "State", "StateChanged", "TrackFailed",
+    "TrackStarted", "VoiceState", "VolumeChanged", "deliver", "worth_publishing",
+]

@@ -1,0 +1,341 @@
+"""The controller: mood, policy, history, the one upcoming list and the journey target, behind
+one synchronous API. No asyncio, no I/O: inputs are method calls (observations, clock ticks,
+player reports, commands, library tables), outputs are the frozen ``state`` and typed events
+delivered to listeners (``listener.py``).
+
+Inputs come from one thread (the event loop); every public method but ``observe`` ends by
+publishing the state when it differs meaningfully from the last one published, then delivers
+the events it produced, in order. A listener may call back into the controller: its events
+are delivered after the ones before them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
+
+import numpy as np
+
+from moodshuffle.config import Config
+from moodshuffle.core.events import (
+    Event,
+    MoodChanged,
+    PauseRequested,
+    PlayRequested,
+    QueueReordered,
+    RescanRequested,
+    SensorSwitched,
+    StateChanged,
+    TrackFailed,
+    TrackStarted,
+    VolumeChanged,
+)
+from moodshuffle.core.listener import CoreListener, deliver
+from moodshuffle.core.state import (
+    SPEECH_RECENT_S,
+    LibraryState,
+    PlaybackState,
+    PlayerAction,
+    PlayerState,
+    ReorderReason,
+    Sensor,
+    StageStatus,
+    State,
+    VoiceState,
+    worth_publishing,
+)
+from moodshuffle.decide.policies import Policy
+from moodshuffle.decide.ranking import PlayHistory, UpcomingTrack, rank_upcoming
+from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.library.table import Track, TrackTable
+from moodshuffle.observations import Observation, VoiceObservation
+
+log = logging.getLogger("moodshuffle")
+
+#: a ``next`` this early in a track counts as the listener disliking it in this mood
+SKIP_WINDOW_S = 30.0
+
+P = ParamSpec("P")
+
+
+def _input(method: Callable[Concatenate[Controller, P], None]) -> Callable[Concatenate[Controller, P], None]:
+    """Mark a public input: when the outermost one returns, publish and deliver."""
+
+    @functools.wraps(method)
+    def wrapper(self: Controller, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        self._depth += 1
+        try:
+            method(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._settle()
+
+    return wrapper
+
+
+class Controller:
+    """Owns the mood, the policy, the play history, the upcoming list and the journey target."""
+
+    def __init__(self, cfg: Config, now: float, rng: np.random.Generator | None = None) -> None:
+        self._cfg = cfg
+        self._rng = rng if rng is not None else np.random.default_rng()
+        self._listeners: list[CoreListener] = []
+        self._outbox: deque[Event] = deque()
+        self._depth = 0
+        self._delivering = False
+        self._published: State | None = None
+        self._now = now
+        self._estimator = MoodEstimator(cfg.mood)
+        self._mood = self._estimator.update(now)
+        self._policy = Policy(cfg.mood.policy)
+        self._sensors = {
+            Sensor.CAMERA: StageStatus.UNAVAILABLE if cfg.camera.enabled else StageStatus.OFF,
+            Sensor.MICROPHONE: StageStatus.UNAVAILABLE if cfg.microphone.enabled else StageStatus.OFF,
+        }
+        self._sensor_wanted = {Sensor.CAMERA: cfg.camera.enabled, Sensor.MICROPHONE: cfg.microphone.enabled}
+        self._voice_arousal: float | None = None
+        self._last_speech: float | None = None
+        self._history = PlayHistory()
+        self._table = TrackTable.empty()
+        self._scanning = False
+        self._started = False
+        self._upcoming: tuple[UpcomingTrack, ...] = ()
+        self._current: Track | None = None
+        #: the policy target the current track was chosen for: uplift/calm journeys go on from it
+        self._current_target: tuple[float, float] | None = None
+        self._skipping: int | None = None
+        self._playback = PlaybackState.IDLE if cfg.player.enabled else PlaybackState.DISABLED
+        self._volume = cfg.player.volume
+
+    # ----------------------------------------------------------------- listeners and output
+    def add_listener(self, listener: CoreListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: CoreListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    @property
+    def state(self) -> State:
+        """The state now (a new frozen value on every call)."""
+        recent = self._last_speech is not None and self._now - self._last_speech <= SPEECH_RECENT_S
+        volume = None if self._playback == PlaybackState.DISABLED else self._volume
+        return State(
+            mood=self._mood, policy=self._policy, camera=self._sensors[Sensor.CAMERA],
+            microphone=self._sensors[Sensor.MICROPHONE], voice=VoiceState(self._voice_arousal, recent),
+            player=PlayerState(self._playback, volume, self._current), upcoming=self._upcoming,
+            library=LibraryState(len(self._table), self._scanning),
+        )
+
+    @property
+    def history(self) -> PlayHistory:
+        """What has played and what was skipped, in which mood (read it, do not change it)."""
+        return self._history
+
+    def sensor_wanted(self, sensor: Sensor) -> bool:
+        """Whether ``sensor`` should be on (config, then the latest command): for a stage that
+        (re)starts."""
+        return self._sensor_wanted[sensor]
+
+    def _emit(self, event: Event) -> None:
+        self._outbox.append(event)
+
+    def _settle(self) -> None:
+        if self._delivering:  # a listener called back: the outer loop delivers what it adds
+            return
+        self._delivering = True
+        try:
+            while True:
+                state = self.state
+                if worth_publishing(self._published, state):
+                    self._published = state
+                    self._emit(StateChanged(state))
+                if not self._outbox:
+                    return
+                event = self._outbox.popleft()
+                for listener in list(self._listeners):
+                    try:
+                        deliver(listener, event)
+                    except Exception:  # one broken adapter must not silence the others
+                        log.exception("%s failed on %s", type(listener).__name__, type(event).__name__)
+        finally:
+            self._delivering = False
+
+    # ----------------------------------------------------------------- mood
+    def observe(self, obs: Observation) -> None:
+        """One observation from a sensing stage; it counts at the next ``tick``."""
+        self._estimator.observe(obs)
+        if isinstance(obs, VoiceObservation):
+            self._voice_arousal = float(obs.arousal)
+            self._last_speech = obs.timestamp
+
+    @_input
+    def tick(self, now: float) -> None:
+        """The clock (monotonic seconds): fold the observations into the mood."""
+        self._now = now
+        previous = self._mood
+        self._mood = self._estimator.update(now)
+        if self._mood.label != previous.label:
+            log.info("mood changed: %s -> %s (confidence %.2f, valence %+.2f, arousal %+.2f)", previous.label,
+                     self._mood.label, self._mood.confidence, self._mood.valence, self._mood.arousal)
+            self._emit(MoodChanged(previous.label, self._mood.label, self._mood.confidence))
+            self._current_target = None  # meet the listener where they are now
+            self._reorder(ReorderReason.MOOD_CHANGED)
+
+    # ----------------------------------------------------------------- library and sensors
+    @_input
+    def start(self) -> None:
+        """Choose the first upcoming list and start playing (once the listeners are in place)."""
+        self._started = True
+        self._reorder(ReorderReason.START)
+
+    @_input
+    def library_loaded(self, table: TrackTable) -> None:
+        """A new table of playable tracks; the upcoming list is chosen again from it at once."""
+        self._set_table(table)
+
+    @_input
+    def scan_started(self) -> None:
+        self._scanning = True
+
+    @_input
+    def scan_finished(self, table: TrackTable | None) -> None:
+        """A scan ended with this table (None: it failed, the table stands)."""
+        self._scanning = False
+        if table is not None:
+            self._set_table(table)
+
+    @_input
+    def sensor_status(self, sensor: Sensor, status: StageStatus) -> None:
+        """A sensing stage reports its status."""
+        self._sensors[sensor] = status
+
+    def _set_table(self, table: TrackTable) -> None:
+        # the table and the upcoming list change together: rows of the old table mean nothing in the new one
+        self._table = table
+        self._reorder(ReorderReason.LIBRARY)
+
+    # ----------------------------------------------------------------- player reports
+    @_input
+    def track_started(self, track_id: int) -> None:
+        """The player: the requested track is audible."""
+        if self._current is None or self._current.track_id != track_id:
+            return
+        track = self._current
+        self._history.record_play(track_id)
+        log.info("now playing: %s - %s", track.artist or "?", track.title or track.path)
+        self._emit(TrackStarted(track))
+        self._reorder(ReorderReason.TRACK_STARTED)
+
+    @_input
+    def track_finished(self, track_id: int) -> None:
+        """The player: the track played to its end."""
+        if self._current is not None and self._current.track_id == track_id:
+            self._advance()
+
+    @_input
+    def track_stopped(self, track_id: int, position_s: float) -> None:
+        """The player: the track was replaced by another (``next``) after ``position_s``."""
+        if self._skipping != track_id:
+            return
+        self._skipping = None
+        if position_s < SKIP_WINDOW_S:
+            self._history.record_skip(track_id, self._mood.label)
+            log.info("skipped after %.0f s: track %d (a dislike in mood %s)", position_s, track_id, self._mood.label)
+
+    @_input
+    def track_failed(self, track_id: int, reason: str) -> None:
+        """The player: the track cannot be played. It leaves the table (never chosen again)."""
+        row = np.flatnonzero(self._table.ids == track_id)
+        current = self._current if self._current is not None and self._current.track_id == track_id else None
+        track = current or (self._table.track(int(row[0])) if len(row) else None)
+        if track is None:
+            return
+        log.warning("cannot play %s: %s (skipped, marked failed in the index)", track.path, reason)
+        self._emit(TrackFailed(track, reason))
+        if current is not None:
+            self._current = None
+        self._set_table(self._table.without(track_id))
+        if current is not None:
+            self._advance()
+
+    # ----------------------------------------------------------------- commands
+    @_input
+    def set_policy(self, policy: Policy) -> None:
+        if policy != self._policy:
+            log.info("policy: %s -> %s", self._policy, policy)
+            self._policy = policy
+            self._current_target = None
+            self._reorder(ReorderReason.POLICY_CHANGED)
+
+    @_input
+    def set_sensor(self, sensor: Sensor, on: bool) -> None:
+        """Switch a sensor on or off; its stage reports the resulting status."""
+        self._sensor_wanted[sensor] = on
+        self._emit(SensorSwitched(sensor, on))
+
+    @_input
+    def player_command(self, action: PlayerAction) -> None:
+        if self._playback == PlaybackState.DISABLED:
+            return
+        if action == PlayerAction.PLAY:
+            if self._playback == PlaybackState.PAUSED:
+                self._playback = PlaybackState.PLAYING
+                self._emit(PauseRequested(False))
+            elif self._playback in (PlaybackState.IDLE, PlaybackState.STOPPED):
+                self._advance()
+        elif action == PlayerAction.PAUSE:
+            if self._playback == PlaybackState.PLAYING:
+                self._playback = PlaybackState.PAUSED
+                self._emit(PauseRequested(True))
+        elif action == PlayerAction.NEXT and self._current is not None:
+            self._skipping = self._current.track_id
+            self._advance()
+
+    @_input
+    def set_volume(self, volume: int) -> None:
+        """0..100 (clamped)."""
+        self._volume = max(0, min(100, int(volume)))
+        self._emit(VolumeChanged(self._volume))
+
+    @_input
+    def rescan(self) -> None:
+        self._emit(RescanRequested())
+
+    # ----------------------------------------------------------------- the queue
+    def _rank(self, reason: ReorderReason) -> None:
+        current = self._current.track_id if self._current is not None else None
+        self._upcoming = tuple(rank_upcoming(
+            self._table, self._mood, self._policy, self._history, self._cfg.player.upcoming, self._rng,
+            self._cfg.mood, current=current, start=self._current_target,
+        ))
+        if len(self._table):
+            self._emit(QueueReordered(reason, self._policy, self._upcoming, self._mood, self._current))
+
+    def _reorder(self, reason: ReorderReason) -> None:
+        """Choose the upcoming list again (the current track plays on); start playing when idle."""
+        if not self._started or self._playback == PlaybackState.DISABLED:
+            return
+        self._rank(reason)
+        if self._playback == PlaybackState.IDLE and self._upcoming:
+            self._advance()
+
+    def _advance(self) -> None:
+        """Play the head of the upcoming list, or stop and go idle when there is none."""
+        if not self._upcoming:
+            self._current = None
+            self._rank(ReorderReason.QUEUE_EMPTY)
+        if not self._upcoming:
+            if self._current is not None or self._playback != PlaybackState.IDLE:
+                self._emit(PlayRequested(None))
+            self._current, self._current_target = None, None
+            self._playback = PlaybackState.IDLE
+            return
+        head, self._upcoming = self._upcoming[0], self._upcoming[1:]
+        self._current, self._current_target = head.track, head.target
+        self._playback = PlaybackState.PLAYING
+        self._emit(PlayRequested(head.track))

@@ -1,0 +1,123 @@
+"""The controller's state as one frozen value, and the enums it is made of.
+
+Only ``report`` turns a State into JSON (``report/payloads.py``); everything else reads the
+typed fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+
+from moodshuffle.decide.policies import Policy
+from moodshuffle.decide.ranking import UpcomingTrack
+from moodshuffle.estimate.mood import MoodState
+from moodshuffle.library.table import Track
+
+
+class PlaybackState(StrEnum):
+    PLAYING = "playing"
+    PAUSED = "paused"
+    #: stopped for shutdown
+    STOPPED = "stopped"
+    #: nothing to play
+    IDLE = "idle"
+    #: ``player.enabled: false``
+    DISABLED = "disabled"
+
+
+class StageStatus(StrEnum):
+    """A sensing stage's status. ``ON``/``OFF`` are also the MQTT switch payloads."""
+
+    ON = "ON"
+    OFF = "OFF"
+    UNAVAILABLE = "unavailable"
+
+
+class Sensor(StrEnum):
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+
+
+class PlayerAction(StrEnum):
+    """What a listener can ask of the player (MQTT ``player/set``)."""
+
+    PLAY = "play"
+    PAUSE = "pause"
+    NEXT = "next"
+
+
+class ReorderReason(StrEnum):
+    START = "start"
+    MOOD_CHANGED = "mood changed"
+    POLICY_CHANGED = "policy changed"
+    TRACK_STARTED = "track started"
+    QUEUE_EMPTY = "queue empty"
+    LIBRARY = "library"
+
+
+#: speech heard within this many seconds is recent
+SPEECH_RECENT_S = 30.0
+
+
+@dataclass(frozen=True)
+class VoiceState:
+    """arousal: vocal arousal of the latest speech in [-1, 1] (None: none heard yet);
+    speech_recent: speech heard within the last SPEECH_RECENT_S seconds."""
+
+    arousal: float | None
+    speech_recent: bool
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """volume 0..100 (None when the player is disabled); track: the current track or None."""
+
+    state: PlaybackState
+    volume: int | None
+    track: Track | None
+
+
+@dataclass(frozen=True)
+class LibraryState:
+    """tracks: playable tracks in the table; scanning: a scan is running."""
+
+    tracks: int
+    scanning: bool
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the daemon shows: the mood, the policy, the sensors, the player, the one
+    upcoming list and the library."""
+
+    mood: MoodState
+    policy: Policy
+    camera: StageStatus
+    microphone: StageStatus
+    voice: VoiceState
+    player: PlayerState
+    upcoming: tuple[UpcomingTrack, ...]
+    library: LibraryState
+
+
+#: a mood that moved less than this (probability, valence, arousal, confidence) is not news
+MOOD_EPSILON = 0.02
+
+
+def mood_moved(a: MoodState, b: MoodState) -> bool:
+    """A change of the mood worth publishing."""
+    return (a.label != b.label or a.faces != b.faces or abs(a.valence - b.valence) > MOOD_EPSILON
+            or abs(a.arousal - b.arousal) > MOOD_EPSILON or abs(a.confidence - b.confidence) > MOOD_EPSILON)
+
+
+def worth_publishing(published: State | None, state: State) -> bool:
+    """Whether ``state`` differs meaningfully from the state last published: anything but the
+    mood by equality, the mood by ``mood_moved``. Measured against the last *published* state,
+    a slow drift (a decaying mood) is published once it adds up."""
+    if published is None:
+        return True
+    if mood_moved(published.mood, state.mood):
+        return True
+    return dataclasses.replace(published, mood=state.mood) != state

@@ -1,0 +1,330 @@
+"""The controller alone: pure logic, no broker, no libVLC, no camera (the whole file runs in
+well under 2 s). A recording listener stands where the adapters stand in the daemon."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from moodshuffle.config import Config, MoodConfig, PlayerConfig
+from moodshuffle.core import (
+    SKIP_WINDOW_S,
+    Controller,
+    CoreListener,
+    Event,
+    MoodChanged,
+    PauseRequested,
+    PlaybackState,
+    PlayerAction,
+    PlayRequested,
+    QueueReordered,
+    ReorderReason,
+    RescanRequested,
+    Sensor,
+    SensorSwitched,
+    StageStatus,
+    StateChanged,
+    TrackFailed,
+    TrackStarted,
+    VolumeChanged,
+    deliver,
+)
+from moodshuffle.core.state import MOOD_EPSILON
+from moodshuffle.decide.policies import Policy
+from moodshuffle.emotions import INDEX
+from moodshuffle.observations import FaceObservation, VoiceObservation
+from moodshuffle.report.live import LiveView
+from tests._tables import random_table, table_from_4q_labels
+
+
+class Recorder(CoreListener):
+    """Every event, through the same ``deliver`` the controller uses."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def _record(method_name: str):
+    def method(self, event):
+        self.events.append(event)
+    method.__name__ = method_name
+    return method
+
+
+for _name in [n for n in vars(CoreListener) if not n.startswith("_")]:
+    setattr(Recorder, _name, _record(_name))
+
+
+@pytest.fixture(scope="module")
+def table(shared_data):
+    return table_from_4q_labels(shared_data)
+
+
+def config(**mood) -> Config:
+    return Config(mood=MoodConfig(**{"temperature": 0.0, **mood}), player=PlayerConfig(upcoming=5))
+
+
+def running(table, cfg: Config | None = None, now: float = 0.0) -> tuple[Controller, Recorder]:
+    core = Controller(cfg or config(), now, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    core.library_loaded(table)
+    core.start()
+    return core, rec
+
+
+def play_head(core: Controller, rec: Recorder) -> int:
+    """Act as the player: the track last asked for becomes audible."""
+    track = rec.of(PlayRequested)[-1].track
+    core.track_started(track.track_id)
+    return track.track_id
+
+
+def face(name: str, t: float, p: float = 0.9) -> FaceObservation:
+    probs = np.full(7, (1 - p) / 6, np.float32)
+    probs[INDEX[name]] = p
+    return FaceObservation(probs, 0.9, 120, t)
+
+
+def feel(core: Controller, name: str, start: float, seconds: float) -> float:
+    t = start
+    while t < start + seconds:
+        core.observe(face(name, t))
+        core.tick(t)
+        t += 2.0
+    return t
+
+
+def test_start_plays_the_head_of_the_upcoming_list_and_refills_it(table):
+    core, rec = running(table)
+    (reorder,) = rec.of(QueueReordered)
+    assert reorder.reason == ReorderReason.START and len(reorder.upcoming) == 5
+    (request,) = rec.of(PlayRequested)
+    assert request.track == reorder.upcoming[0].track
+    assert core.state.player.state == PlaybackState.PLAYING and len(core.state.upcoming) == 4
+    play_head(core, rec)
+    assert rec.of(TrackStarted)[-1].track == request.track
+    assert rec.of(QueueReordered)[-1].reason == ReorderReason.TRACK_STARTED
+    upcoming = core.state.upcoming
+    assert len(upcoming) == 5 and request.track.track_id not in [u.track_id for u in upcoming]
+    assert core.history.last(1) == [request.track.track_id]
+
+
+def test_a_reorder_never_touches_the_current_track(table):
+    core, rec = running(table)
+    current = play_head(core, rec)
+    requests = len(rec.of(PlayRequested))
+    core.set_policy(Policy.CALM)
+    assert rec.of(QueueReordered)[-1].reason == ReorderReason.POLICY_CHANGED
+    assert len(rec.of(PlayRequested)) == requests
+    assert core.state.player.track.track_id == current and core.state.policy == Policy.CALM
+
+
+def test_the_track_after_a_finished_one_is_the_head_of_the_one_upcoming_list(table):
+    core, rec = running(table)
+    current = play_head(core, rec)
+    head = core.state.upcoming[0]
+    core.track_finished(current)
+    assert rec.of(PlayRequested)[-1].track == head.track
+    assert core.state.upcoming[0] != head
+
+
+def test_uplift_journey_goes_on_from_the_current_tracks_target_across_reorders(table):
+    cfg = config(policy="uplift", step=0.2, half_life_s=3.0, hysteresis_hold_s=2.0)
+    core = Controller(cfg, 0.0, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    core.library_loaded(table)
+    feel(core, "sad", 0.0, 30.0)
+    assert core.state.mood.label == "sad"
+    core.start()
+    targets = [rec.of(QueueReordered)[-1].upcoming[0].target]  # the first track's: where the listener is
+    track_id = play_head(core, rec)
+    for _ in range(3):
+        core.library_loaded(table.without(-1))  # a reorder in mid-track must not lose the journey
+        head = core.state.upcoming[0]
+        assert 0 < np.linalg.norm(np.subtract(head.target, targets[-1])) <= cfg.mood.step + 1e-6
+        core.track_finished(track_id)
+        assert rec.of(PlayRequested)[-1].track == head.track
+        targets.append(head.target)
+        track_id = play_head(core, rec)
+    valence = [t[0] for t in targets]
+    assert all(b > a for a, b in zip(valence, valence[1:], strict=False)), targets
+
+
+def test_a_mood_change_is_an_event_and_reorders_the_queue(table):
+    core, rec = running(table, config(half_life_s=3.0, hysteresis_hold_s=2.0))
+    play_head(core, rec)
+    feel(core, "happy", 0.0, 30.0)
+    (change,) = rec.of(MoodChanged)
+    assert (change.previous, change.current) == ("neutral", "happy")
+    reorder = rec.of(QueueReordered)[-1]
+    assert reorder.reason == ReorderReason.MOOD_CHANGED and reorder.mood.label == "happy"
+    assert np.mean([u.va[0] for u in reorder.upcoming]) > 0.2
+
+
+def test_next_early_in_a_track_is_a_skip_in_this_mood_and_late_is_not(table):
+    core, rec = running(table)
+    first = play_head(core, rec)
+    core.player_command(PlayerAction.NEXT)
+    second = rec.of(PlayRequested)[-1].track.track_id
+    assert second != first
+    core.track_stopped(first, SKIP_WINDOW_S / 3)
+    core.track_started(second)
+    core.player_command(PlayerAction.NEXT)
+    core.track_stopped(second, SKIP_WINDOW_S + 1)
+    assert core.history.skips == {(first, "neutral"): 1}
+
+
+def test_a_track_that_fails_leaves_the_table_and_the_queue_together(table):
+    core, rec = running(table)
+    failed = rec.of(PlayRequested)[-1].track
+    core.track_failed(failed.track_id, "no audio stream")
+    assert rec.of(TrackFailed)[-1] == TrackFailed(failed, "no audio stream")
+    assert core.state.library.tracks == len(table) - 1
+    assert failed.track_id not in [u.track_id for u in core.state.upcoming]
+    assert rec.of(PlayRequested)[-1].track.track_id != failed.track_id
+
+
+def test_a_new_table_and_the_upcoming_list_change_together(table):
+    core, rec = running(table)
+    play_head(core, rec)
+    smaller = table.without(int(core.state.upcoming[0].track_id))
+    core.library_loaded(smaller)
+    assert rec.of(QueueReordered)[-1].reason == ReorderReason.LIBRARY
+    assert {u.track_id for u in core.state.upcoming} <= set(smaller.ids.tolist())
+    assert core.state.library.tracks == len(smaller)
+
+
+def test_an_empty_library_idles_until_a_scan_brings_tracks(table):
+    core = Controller(config(), 0.0, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    core.start()
+    assert not rec.of(PlayRequested) and core.state.player.state == PlaybackState.IDLE
+    core.scan_started()
+    assert core.state.library.scanning
+    core.scan_finished(None)  # a failed scan changes no table
+    assert not rec.of(PlayRequested) and not core.state.library.scanning
+    core.scan_finished(table)
+    assert rec.of(PlayRequested) and core.state.player.state == PlaybackState.PLAYING
+
+
+def test_commands_become_requests_to_the_adapters(table):
+    core, rec = running(table)
+    play_head(core, rec)
+    core.set_sensor(Sensor.CAMERA, False)
+    core.set_volume(150)
+    core.rescan()
+    core.player_command(PlayerAction.PAUSE)
+    paused = core.state.player.state
+    core.player_command(PlayerAction.PLAY)
+    assert rec.of(SensorSwitched) == [SensorSwitched(Sensor.CAMERA, False)] and not core.sensor_wanted(Sensor.CAMERA)
+    assert rec.of(VolumeChanged) == [VolumeChanged(100)] and core.state.player.volume == 100
+    assert len(rec.of(RescanRequested)) == 1
+    assert rec.of(PauseRequested) == [PauseRequested(True), PauseRequested(False)]
+    assert paused == PlaybackState.PAUSED and core.state.player.state == PlaybackState.PLAYING
+
+
+def test_a_disabled_player_gets_no_queue_and_no_requests(table):
+    cfg = dataclasses.replace(config(), player=PlayerConfig(enabled=False))
+    core, rec = running(table, cfg)
+    core.player_command(PlayerAction.PLAY)
+    assert not rec.of(PlayRequested) and not rec.of(QueueReordered)
+    assert core.state.player.state == PlaybackState.DISABLED and core.state.player.volume is None
+
+
+def test_sensor_status_and_voice_show_in_the_state(table):
+    core, _ = running(table)
+    assert core.state.camera == StageStatus.UNAVAILABLE  # enabled, not yet reported
+    core.sensor_status(Sensor.CAMERA, StageStatus.ON)
+    core.observe(VoiceObservation(0.7, None, 0.8, 2.0, 10.0))
+    core.tick(11.0)
+    assert core.state.camera == StageStatus.ON
+    assert core.state.voice.arousal == pytest.approx(0.7) and core.state.voice.speech_recent
+    core.tick(45.0)
+    assert not core.state.voice.speech_recent
+
+
+def test_a_slowly_decaying_mood_is_published_once_it_adds_up(table):
+    core, rec = running(table, config(half_life_s=20.0))
+    t = feel(core, "happy", 0.0, 40.0)
+    published = len(rec.of(StateChanged))
+    for step in range(1, 200):  # nobody seen: every 0.1 s tick moves the mood far less than MOOD_EPSILON
+        core.tick(t + 0.1 * step)
+    states = [e.state for e in rec.of(StateChanged)[published:]]
+    assert len(states) >= 3
+    for a, b in zip(states, states[1:], strict=False):
+        assert max(abs(a.mood.valence - b.mood.valence), abs(a.mood.confidence - b.mood.confidence),
+                   abs(a.mood.arousal - b.mood.arousal)) > MOOD_EPSILON
+
+
+def test_nothing_new_publishes_nothing(table):
+    core, rec = running(table)
+    core.tick(0.0)
+    published = len(rec.of(StateChanged))
+    core.tick(0.0)
+    core.set_policy(Policy.MATCH)  # the policy it already has
+    assert len(rec.of(StateChanged)) == published
+
+
+def test_a_listener_that_calls_back_or_raises_does_not_reorder_events(table):
+    core = Controller(config(), 0.0, np.random.default_rng(0))
+
+    class InstantPlayer(CoreListener):
+        def play_requested(self, event: PlayRequested) -> None:
+            core.track_started(event.track.track_id)
+
+    class Broken(CoreListener):
+        def queue_reordered(self, event: QueueReordered) -> None:
+            raise RuntimeError("bug in an adapter")
+
+    rec = Recorder()
+    for listener in (InstantPlayer(), Broken(), rec):
+        core.add_listener(listener)
+    core.library_loaded(table)
+    core.start()
+    kinds = [type(e).__name__ for e in rec.events if not isinstance(e, StateChanged)]
+    assert kinds == ["QueueReordered", "PlayRequested", "TrackStarted", "QueueReordered"]
+
+
+def test_the_live_view_shows_mood_current_track_and_why_the_next_ones(table):
+    core, rec = running(table)
+    current = rec.of(PlayRequested)[-1].track
+    play_head(core, rec)
+    lines = []
+    core.add_listener(LiveView(lines.append))
+    core.set_policy(Policy.UPLIFT)
+    (text,) = lines
+    head, playing, *upcoming = text.split("\n")
+    assert "[policy changed] mood neutral" in head and "policy uplift" in head
+    assert playing.endswith(current.name)
+    assert len(upcoming) == 3 and all("similarity" in line and "transition" in line for line in upcoming)
+    assert core.state.upcoming[0].track.name in upcoming[0]
+
+
+def test_every_event_reaches_its_own_listener_method():
+    table = random_table(3)
+    track = table.track(0)
+    core = Controller(config(), 0.0)
+    state = core.state
+    events = [StateChanged(state), MoodChanged("sad", "happy", 0.5),
+              QueueReordered(ReorderReason.START, Policy.MATCH, (), state.mood, None), TrackStarted(track),
+              TrackFailed(track, "x"), PlayRequested(track), PauseRequested(True), VolumeChanged(3),
+              SensorSwitched(Sensor.MICROPHONE, True), RescanRequested()]
+    names = []
+
+    class Names(CoreListener):
+        def __getattribute__(self, name: str):
+            if not name.startswith("_"):
+                names.append(name)
+            return object.__getattribute__(self, name)
+
+    for event in events:
+        deliver(Names(), event)
+    assert names == [n for n in vars(CoreListener) if not n.startswith("_")]
