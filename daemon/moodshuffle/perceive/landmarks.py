@@ -43,8 +43,8 @@ def mesh_crop_matrix(box: np.ndarray, right_eye: np.ndarray, left_eye: np.ndarra
     x0, y0, x1, y1 = box
     side = max(x1 - x0, y1 - y0) * ROI_SCALE
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, MESH_SIZE / side)
-    m[:, 2] += MESH_SIZE / 2 - np.array([cx, cy])
+    m = np.asarray(cv2.getRotationMatrix2D((float(cx), float(cy)), angle, MESH_SIZE / side), np.float64)
+    m[:, 2] += MESH_SIZE / 2 - np.array([cx, cy], np.float64)
     return m
 
 
