@@ -3,6 +3,8 @@ the crop framing, the face-geometry head, its fusion with the CNN, and the neutr
 
     PYTHONPATH=daemon nice .venv/bin/python bench/sweep_face_path.py [--model models/face_emotion.tflite] [--write]
 
+Needs the ``train`` extra (scikit-learn); about a minute once the FER2013 meshes are cached.
+
 1. Face meshes of FER2013 Training and PublicTest (the 48x48 face taken as the detector box, so
    the mesh crop has MediaPipe's 1.5x margin), cached in --cache (a few minutes the first time).
 2. The geometry head: a class-balanced multinomial logistic regression on
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -291,10 +294,11 @@ def main() -> None:
                    "chosen": tuning})
     if args.write:
         out = REPO / "models" / "face_tuning.json"
+        digest = hashlib.sha256(args.model.read_bytes()).hexdigest()
+        tuning = dataclasses.replace(tuning, expression_model_sha256=digest)
         out.write_text(tuning.to_json(
             chosen_by=f"bench/sweep_face_path.py: {best}, best of {list(LEVERS)} leave-one-performer-out",
             lopo_accuracy={"mean": results[best]["mean"], "sd": results[best]["sd"]},
-            expression_model_sha256=hashlib.sha256(args.model.read_bytes()).hexdigest(),
             geometry_head_fit={"data": "FER2013 Training", **head_info}) + "\n")
         print(f"wrote {out}")
     print(json.dumps({"features": len(FEATURES), "head": head_info,

@@ -168,3 +168,17 @@ def test_without_a_tuning_file_the_cnn_alone_reads_and_no_mesh_is_loaded(faces_d
     assert analyzer.landmarker is None and analyzer.tuning == FaceTuning()
     obs = analyzer.analyze(cv2.imread(str(faces_dir / "media" / "single_face.jpg")), 0.0)
     assert len(obs) == 1 and int(np.argmax(obs[0].probs)) == INDEX["happy"]
+
+
+def test_a_tuning_chosen_for_another_expression_model_is_flagged_at_start(tmp_path, caplog):
+    def other_model(raw):
+        raw["expression_model_sha256"] = "0" * 64
+
+    models = dataclasses.replace(ModelsConfig(), face_tuning=str(write_variant(tmp_path, other_model)))
+    with caplog.at_level("WARNING", logger="moodshuffle.faces"):
+        FaceAnalyzer(CameraConfig(), models)
+    assert "re-run bench/sweep_face_path.py" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="moodshuffle.faces"):
+        FaceAnalyzer(CameraConfig(), ModelsConfig())  # the shipped pair matches
+    assert "sweep_face_path" not in caplog.text

@@ -221,6 +221,9 @@ class FaceAnalyzer:
         self.expression = ExpressionModel(Path(models.face_expression), models.num_threads)
         if tuning is None:
             tuning = FaceTuning.load(Path(models.face_tuning)) if models.face_tuning else FaceTuning()
+            if not tuning.chosen_for(Path(models.face_expression)):
+                log.warning("%s was chosen for another expression model than %s; re-run "
+                            "bench/sweep_face_path.py --write", models.face_tuning, models.face_expression)
         self.tuning = tuning
         self.landmarker = FaceLandmarker(Path(models.face_landmarks), models.num_threads) \
             if self.tuning.uses_geometry else None

@@ -12,6 +12,7 @@ renormalised. A fusion weight of 0 switches the geometry (and its face mesh) off
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,14 @@ class FaceTuning:
     fusion_weight: float = 0.0
     neutral_bias: float = 0.0
     head: GeometryHead | None = None
+    #: SHA-256 of the expression model file the settings were chosen for (None: not recorded)
+    expression_model_sha256: str | None = None
+
+    def chosen_for(self, model_path: Path) -> bool:
+        """Whether these settings were chosen for this expression model file (True if unrecorded)."""
+        if self.expression_model_sha256 is None:
+            return True
+        return hashlib.sha256(Path(model_path).read_bytes()).hexdigest() == self.expression_model_sha256
 
     @property
     def uses_geometry(self) -> bool:
@@ -60,6 +69,7 @@ class FaceTuning:
             "crop": {"scale": self.crop_scale, "shift_y": self.crop_shift_y},
             "fusion": {"weight": self.fusion_weight, "neutral_bias": self.neutral_bias},
             "geometry_head": self.head.to_dict() if self.head is not None else None,
+            "expression_model_sha256": self.expression_model_sha256,
             **provenance,
         }, indent=1)
 
@@ -93,7 +103,10 @@ class FaceTuning:
             raise ModelError(f"{path}: crop: scale must be 0.5..2, shift_y -0.5..0.5, got {raw['crop']}")
         if numbers["fusion_weight"] < 0 or (numbers["fusion_weight"] > 0 and head is None):
             raise ModelError(f"{path}: fusion.weight: must be >= 0, and 0 without a geometry_head")
-        return cls(**numbers, head=head)
+        sha = raw.get("expression_model_sha256")
+        if sha is not None and not isinstance(sha, str):
+            raise ModelError(f"{path}: expression_model_sha256: expected a hex string")
+        return cls(**numbers, head=head, expression_model_sha256=sha)
 
 
 def fuse(cnn_log_probs: np.ndarray, geometry_log_probs: np.ndarray, weight: float,
