@@ -17,6 +17,7 @@ weight is above 0, and the neutral correction.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,7 +213,9 @@ def enhance_if_dark(gray: np.ndarray) -> np.ndarray:
 
 class FaceAnalyzer:
     """``analyze(frame_bgr, timestamp)`` -> one FaceObservation per face large enough to read
-    (empty list: nobody seen). Frames are not kept."""
+    (empty list: nobody seen). Frames are not kept. Thread-safe: a sampler that was cancelled
+    may still be finishing a frame in its worker while its successor starts on the same analyzer,
+    and a TFLite interpreter must not run twice at once."""
 
     def __init__(self, camera: CameraConfig, models: ModelsConfig, tuning: FaceTuning | None = None) -> None:
         """``tuning`` replaces the file ``models.face_tuning`` names (sweeps and tests)."""
@@ -227,11 +230,13 @@ class FaceAnalyzer:
         self.tuning = tuning
         self.landmarker = FaceLandmarker(Path(models.face_landmarks), models.num_threads) \
             if self.tuning.uses_geometry else None
+        self._lock = threading.Lock()
 
     def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
         """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
         (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
-        return self._read(frame_bgr)[1]
+        with self._lock:
+            return self._read(frame_bgr)[1]
 
     def _read(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, list[tuple[Detection, np.ndarray]]]:
         """The frame as BGR (dark frames enhanced, as the detector saw it) and ``crops``."""
@@ -256,14 +261,15 @@ class FaceAnalyzer:
         none. ``frame_bgr`` as for ``crops``; ``timestamp`` (monotonic seconds) is copied into
         each observation. confidence = detector score x a size factor (0.4 at ``min_face_px``,
         1 from twice that). The frame is neither kept nor written."""
-        frame_bgr, found = self._read(frame_bgr)
-        if not found:
-            return []
-        probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
-        features = None
-        if self.landmarker is not None:
-            features = np.stack([geometry_features(self.landmarker.mesh(
-                frame_bgr, d.box, d.keypoints[0], d.keypoints[1]).points) for d, _ in found])
+        with self._lock:
+            frame_bgr, found = self._read(frame_bgr)
+            if not found:
+                return []
+            probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
+            features = None
+            if self.landmarker is not None:
+                features = np.stack([geometry_features(self.landmarker.mesh(
+                    frame_bgr, d.box, d.keypoints[0], d.keypoints[1]).points) for d, _ in found])
         probs = self.tuning.apply(probs, features)
         out = []
         for (det, _), p in zip(found, probs, strict=True):
