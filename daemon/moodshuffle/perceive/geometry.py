@@ -1,12 +1,12 @@
-"""Expression from face-mesh geometry, and its fusion with the expression CNN.
+"""Expression from face-mesh geometry (fused with the CNN's reading in ``perceive/tuning.py``).
 
 ``geometry_features`` turns a FaceMesh into a few distances (mouth opening, brow height, ...),
 normalised by the inter-ocular distance and measured in the eye-levelled frame, so they do not
 depend on face size or head roll. ``GeometryHead`` is a multinomial logistic regression over
 them, fitted on FER2013 by ``bench/sweep_face_path.py``, stored in ``models/face_tuning.json``
 (``perceive/tuning.py``) and applied in numpy: the daemon needs neither sklearn nor TensorFlow
-for it. Geometry reads what the 48x48 CNN blurs (a dropped jaw, raised brows, a raised
-upper lip), which is where the CNN is weak on posed full frames (models/face_emotion.md).
+for it. On ``faces/posed`` it reads disgust (43/51) and happy well and sad and fear hardly at all
+(models/face_landmarks.md).
 """
 
 from __future__ import annotations
