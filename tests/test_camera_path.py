@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -154,6 +155,15 @@ def test_vanished_camera_is_survived_and_camera_off_releases_it(faces_dir, analy
 
     _, statuses = sample(cfg, analyzer, 0, during=scenario)
     assert statuses == ["ON", "unavailable", "ON", "OFF"]
+
+
+def test_one_analyzer_can_be_used_from_two_threads_at_once(faces_dir, analyzer):
+    # a cancelled sampler may still be reading a frame while its successor starts on the same analyzer
+    frame = cv2.imread(str(faces_dir / "media" / "single_face.jpg"))
+    expected = analyzer.analyze(frame, 0.0)[0].probs
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: analyzer.analyze(frame, 0.0)[0].probs, range(40)))
+    assert all(np.allclose(r, expected, atol=1e-6) for r in results)
 
 
 def test_gray_and_bgra_frames_are_read_and_a_malformed_frame_is_refused(faces_dir, analyzer):

@@ -142,6 +142,11 @@ class MqttConfig:
 class ModelsConfig:
     face_detector: str = str(MODELS_DIR / "face_detector.tflite")
     face_expression: str = str(MODELS_DIR / "face_emotion.tflite")
+    #: crop, geometry head, fusion and neutral correction tuned for face_expression
+    #: (bench/sweep_face_path.py); null: the expression CNN alone with the default crop
+    face_tuning: str | None = str(MODELS_DIR / "face_tuning.json")
+    #: MediaPipe's face mesh, loaded only when the tuning fuses geometry
+    face_landmarks: str = str(MODELS_DIR / "face_landmarks.tflite")
     music: str = str(MODELS_DIR / "music_emotion.tflite")
     voice: str = str(MODELS_DIR / "voice_emotion.tflite")
     #: TFLite interpreter threads per model

@@ -31,18 +31,26 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def _check_models(cfg: Config) -> tuple[bool, str]:
+    from moodshuffle.perceive.tuning import FaceTuning
     from moodshuffle.runtime import ModelError, load_interpreter
 
     problems = []
-    for name in ("face_detector", "face_expression", "music", "voice"):
+    names = ["face_detector", "face_expression", "music", "voice"]
+    if cfg.models.face_tuning:
+        try:
+            if FaceTuning.load(Path(cfg.models.face_tuning)).uses_geometry:
+                names.append("face_landmarks")
+        except ModelError as exc:
+            problems.append(f"models.face_tuning: {exc}")
+    for name in names:
         path = Path(getattr(cfg.models, name))
         try:
             load_interpreter(path)
         except ModelError as exc:
             problems.append(f"models.{name}: {exc}")
     if problems:
-        return False, "; ".join(problems) + " -- fix: point models.* at the .tflite files shipped in models/"
-    return True, "all four models load"
+        return False, "; ".join(problems) + " -- fix: point models.* at the files shipped in models/"
+    return True, f"all {len(names) + bool(cfg.models.face_tuning)} model files load"
 
 
 def _check_camera(cfg: Config) -> tuple[bool, str]:

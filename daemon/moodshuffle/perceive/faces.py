@@ -6,13 +6,18 @@ with a pinned checksum. Its SSD anchors are decoded here in numpy. The choice an
 recall and speed are in the README ("Face detection").
 
 Crop: the face is rotated so the eyes are level and cut as a square around the detector box,
-enlarged by ``CROP_SCALE`` and shifted like the FER2013 crops (forehead to chin), straight into
-a 48x48 grayscale image with one affine warp.
+scaled and shifted as the tuning for the expression model says (``perceive/tuning.py``,
+``models/face_tuning.json``), straight into a 48x48 grayscale image with one affine warp.
+
+Expression: the CNN's probabilities, corrected as the tuning says: fused with a reading of the
+face mesh's geometry (``perceive/landmarks.py``, ``perceive/geometry.py``) when its fusion
+weight is above 0, and the neutral correction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +27,13 @@ import numpy as np
 from moodshuffle.config import CameraConfig, ModelsConfig
 from moodshuffle.observations import FaceObservation
 from moodshuffle.perceive.expression import FACE_SIZE, ExpressionModel, prepare_face
+from moodshuffle.perceive.geometry import geometry_features
+from moodshuffle.perceive.landmarks import FaceLandmarker
+from moodshuffle.perceive.tuning import DEFAULT_CROP_SCALE, DEFAULT_CROP_SHIFT_Y, FaceTuning
 from moodshuffle.runtime import ModelError, load_interpreter
 
 log = logging.getLogger("moodshuffle.faces")
 
-CROP_SCALE = 1.15
-CROP_SHIFT_Y = 0.0
 NMS_IOU = 0.3
 #: keypoint sanity (fractions of the box width); see Detection.plausible
 MIN_EYE_SPAN = 0.15
@@ -182,14 +188,16 @@ class FaceDetector:
         return out
 
 
-def align_crop(gray: np.ndarray, det: Detection) -> np.ndarray:
-    """The 48x48 grayscale face, eyes level, framed like FER2013."""
+def align_crop(gray: np.ndarray, det: Detection, scale: float = DEFAULT_CROP_SCALE,
+               shift_y: float = DEFAULT_CROP_SHIFT_Y) -> np.ndarray:
+    """The 48x48 grayscale face, eyes level: a square of ``scale`` x the box's longer side,
+    its centre moved down by ``shift_y`` x that square."""
     right_eye, left_eye = det.keypoints[0], det.keypoints[1]
     dx, dy = left_eye - right_eye
     angle = float(np.degrees(np.arctan2(dy, dx)))
     x0, y0, x1, y1 = det.box
-    side = max(x1 - x0, y1 - y0) * CROP_SCALE
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + CROP_SHIFT_Y * side
+    side = max(x1 - x0, y1 - y0) * scale
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + shift_y * side
     scale = FACE_SIZE / side
     m = cv2.getRotationMatrix2D((float(cx), float(cy)), angle, scale)
     m[:, 2] = m[:, 2] + (FACE_SIZE / 2 - np.array([cx, cy]))
@@ -205,16 +213,33 @@ def enhance_if_dark(gray: np.ndarray) -> np.ndarray:
 
 class FaceAnalyzer:
     """``analyze(frame_bgr, timestamp)`` -> one FaceObservation per face large enough to read
-    (empty list: nobody seen). Frames are not kept."""
+    (empty list: nobody seen). Frames are not kept. Thread-safe: a sampler that was cancelled
+    may still be finishing a frame in its worker while its successor starts on the same analyzer,
+    and a TFLite interpreter must not run twice at once."""
 
-    def __init__(self, camera: CameraConfig, models: ModelsConfig) -> None:
+    def __init__(self, camera: CameraConfig, models: ModelsConfig, tuning: FaceTuning | None = None) -> None:
+        """``tuning`` replaces the file ``models.face_tuning`` names (sweeps and tests)."""
         self.min_face_px = camera.min_face_px
         self.detector = FaceDetector(Path(models.face_detector), camera.detector_threshold, models.num_threads)
         self.expression = ExpressionModel(Path(models.face_expression), models.num_threads)
+        if tuning is None:
+            tuning = FaceTuning.load(Path(models.face_tuning)) if models.face_tuning else FaceTuning()
+            if not tuning.chosen_for(Path(models.face_expression)):
+                log.warning("%s was chosen for another expression model than %s; re-run "
+                            "bench/sweep_face_path.py --write", models.face_tuning, models.face_expression)
+        self.tuning = tuning
+        self.landmarker = FaceLandmarker(Path(models.face_landmarks), models.num_threads) \
+            if self.tuning.uses_geometry else None
+        self._lock = threading.Lock()
 
     def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
         """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
         (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
+        with self._lock:
+            return self._read(frame_bgr)[1]
+
+    def _read(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, list[tuple[Detection, np.ndarray]]]:
+        """The frame as BGR (dark frames enhanced, as the detector saw it) and ``crops``."""
         if frame_bgr.dtype != np.uint8 or frame_bgr.ndim not in (2, 3) or (
                 frame_bgr.ndim == 3 and frame_bgr.shape[2] not in (3, 4)) or min(frame_bgr.shape[:2]) < 8:
             raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
@@ -227,18 +252,25 @@ class FaceAnalyzer:
         if float(gray.mean()) < DARK_MEAN:
             gray = enhance_if_dark(gray)
             frame_bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-        return [(d, align_crop(gray, d)) for d in self.detector.detect(frame_bgr)
-                if d.size >= self.min_face_px and d.plausible()]
+        crop = self.tuning.crop_scale, self.tuning.crop_shift_y
+        return frame_bgr, [(d, align_crop(gray, d, *crop)) for d in self.detector.detect(frame_bgr)
+                           if d.size >= self.min_face_px and d.plausible()]
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
         """One FaceObservation per readable face (in detection order); [] when there is
         none. ``frame_bgr`` as for ``crops``; ``timestamp`` (monotonic seconds) is copied into
         each observation. confidence = detector score x a size factor (0.4 at ``min_face_px``,
         1 from twice that). The frame is neither kept nor written."""
-        found = self.crops(frame_bgr)
-        if not found:
-            return []
-        probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
+        with self._lock:
+            frame_bgr, found = self._read(frame_bgr)
+            if not found:
+                return []
+            probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
+            features = None
+            if self.landmarker is not None:
+                features = np.stack([geometry_features(self.landmarker.mesh(
+                    frame_bgr, d.box, d.keypoints[0], d.keypoints[1]).points) for d, _ in found])
+        probs = self.tuning.apply(probs, features)
         out = []
         for (det, _), p in zip(found, probs, strict=True):
             # a face twice the minimum size or more is fully trusted; smaller ones less
