@@ -23,6 +23,7 @@ segments CSV, for ``moodshuffle eval mood``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -30,7 +31,7 @@ import itertools
 import os
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -41,7 +42,8 @@ sys.path.insert(0, str(REPO / "daemon"))
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import MoodConfig, load_config  # noqa: E402
-from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
+from moodshuffle.estimate import mood  # noqa: E402
+from moodshuffle.estimate.mood import MoodEstimator, MoodState  # noqa: E402
 from moodshuffle.evaluation import scenes  # noqa: E402
 from moodshuffle.evaluation.mood_score import (  # noqa: E402
     TimelinePoint,
@@ -179,6 +181,61 @@ def measure(built: dict[str, list[scenes.Part]], observed: dict[str, Observed], 
     return r
 
 
+class FixedRest(MoodEstimator):
+    """Design without a learnt rest: the mood is the departure from REST_PRIOR."""
+
+    def update(self, now: float) -> MoodState:
+        state = super().update(now)
+        self._face.rest_sum[:] = 0.0
+        self._face.rest_weight = 0.0
+        return state
+
+
+class FacesByExpressiveness(MoodEstimator):
+    """Several faces weighted by confidence x (0.25 + distance from rest), not confidence only."""
+
+    def _fold_frame(self, t: float, faces: list[FaceObservation]) -> None:
+        rest = self._face.rest()
+        super()._fold_frame(t, [dataclasses.replace(f, confidence=f.confidence * (
+            0.25 + 0.5 * float(np.abs(f.probs - rest).sum()))) for f in faces])
+
+
+class FramesByExpressiveness(MoodEstimator):
+    """Frames weighted in the expression by (0.25 + distance from rest) / 0.6."""
+
+    def __init__(self, cfg: MoodConfig) -> None:
+        super().__init__(cfg)
+        channel = self._face
+        plain = channel.add
+
+        def add(probs: np.ndarray, weight: float) -> None:
+            plain(probs, weight * (0.25 + 0.5 * float(np.abs(probs - channel.rest()).sum())) / 0.6)
+
+        channel.add = add  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def restfulness(fn: Callable[[np.ndarray], float]) -> Iterator[None]:
+    saved = mood.restfulness
+    mood.restfulness = fn
+    try:
+        yield
+    finally:
+        mood.restfulness = saved
+
+
+#: design -> (estimator class, restfulness or None for the shipped one)
+DESIGNS: dict[str, tuple[type[MoodEstimator], Callable[[np.ndarray], float] | None]] = {
+    "shipped": (MoodEstimator, None),
+    "no learnt rest": (FixedRest, None),
+    "rest taught by neutral probability": (MoodEstimator, lambda p: float(p[mood.NEUTRAL])),
+    "rest taught by neutral probability squared": (MoodEstimator, lambda p: float(p[mood.NEUTRAL]) ** 2),
+    "rest taught by every frame": (MoodEstimator, lambda p: 1.0),
+    "faces weighted by expressiveness": (FacesByExpressiveness, None),
+    "frames weighted by expressiveness": (FramesByExpressiveness, None),
+}
+
+
 def _parse_sets(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
@@ -193,6 +250,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None)
     parser.add_argument("--set", action="append", default=[], help="mood setting=value (repeatable)")
     parser.add_argument("--grid", action="store_true", help="measure the built-in grid around the defaults")
+    parser.add_argument("--designs", action="store_true", help="measure the alternative designs (DESIGNS)")
     args = parser.parse_args()
     built = build_scenes()
     if args.write is not None:
@@ -204,6 +262,13 @@ def main() -> None:
     variants = [_parse_sets(args.set)]
     if args.grid:
         variants = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    if args.designs:
+        cfg = MoodConfig(**{**base, **_parse_sets(args.set)})
+        for name, (cls, rule) in DESIGNS.items():
+            with restfulness(rule or mood.restfulness):
+                r = measure(built, observed, lambda cls=cls: cls(cfg), args.interval)
+            print(name, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
+        return
     for changes in variants:
         cfg = MoodConfig(**{**base, **changes})
         r = measure(built, observed, lambda cfg=cfg: MoodEstimator(cfg), args.interval)
@@ -213,8 +278,9 @@ def main() -> None:
 
 #: the grid ``--grid`` measures
 GRID: dict[str, list[float]] = {
-    "half_life_s": [4.0, 6.0, 8.0],
-    "hysteresis_hold_s": [2.0, 4.0, 6.0],
+    "half_life_s": [4.0, 5.0, 6.0, 8.0],
+    "hysteresis_hold_s": [4.0, 6.0],
+    "sensitivity": [1.5, 2.0, 2.5],
 }
 
 if __name__ == "__main__":

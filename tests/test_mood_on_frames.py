@@ -59,18 +59,27 @@ def test_a_sustained_laugh_turns_the_mood_happy_within_15_s(analyzer, posed, per
     assert INTERVAL <= turned <= 15, turned
 
 
-@pytest.mark.parametrize("performer", ["05", "10"])
-def test_rest_sadness_laughter_show_sadness_then_happiness_with_few_changes(analyzer, posed, performer):
-    """The issue's 80 s: 20 s at rest, 30 s sad, 30 s laughing (performers whose sad photos
-    the face model reads as sad: the estimator's part is not to bury it)."""
-    ph = posed[performer]
-    timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph["sad"], 30, "sad"),
-                                scenes.Part(ph["happy"], 30, "happy")])
-    sad = [s for t, s in timeline if 20 <= t < 50]
-    assert sum(shows_negative(s) for s in sad) >= len(sad) / 2
-    assert any(s.label == "happy" for t, s in timeline if 50 <= t <= 65)
-    labels = [s.label for _, s in timeline]
-    assert sum(a != b for a, b in zip(labels, labels[1:], strict=False)) <= 5
+def negativity(analyzer: FaceAnalyzer, photos: tuple[np.ndarray, ...]) -> float:
+    """Mean probability the face model puts on negative-valence classes over the photos."""
+    reads = [analyzer.analyze(img, 0.0) for img in photos]
+    return float(np.mean([o[0].probs[NEGATIVE].sum() for o in reads if o]))
+
+
+def test_rest_sadness_laughter_show_sadness_then_happiness_with_few_changes(analyzer, posed):
+    """The issue's 80 s: 20 s at rest, 30 s sad, 30 s laughing, for the two performers whose
+    sad photos the face model reads as most negative (showing sadness also depends on the
+    model reading it; the estimator's part is not to bury it)."""
+    scored = sorted(((negativity(analyzer, ph["sad"]), who) for who, ph in posed.items()), reverse=True)[:2]
+    assert scored[-1][0] >= 0.4, scored
+    for _, who in scored:
+        ph = posed[who]
+        timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph["sad"], 30, "sad"),
+                                    scenes.Part(ph["happy"], 30, "happy")])
+        sad = [s for t, s in timeline if 20 <= t < 50]
+        assert sum(shows_negative(s) for s in sad) >= len(sad) / 2, who
+        assert any(s.label == "happy" for t, s in timeline if 50 <= t <= 65), who
+        labels = [s.label for _, s in timeline]
+        assert sum(a != b for a, b in zip(labels, labels[1:], strict=False)) <= 5, who
 
 
 def test_a_resting_face_the_model_reads_as_mildly_negative_does_not_become_the_mood(analyzer, shared_data):
@@ -86,11 +95,7 @@ def test_a_resting_face_the_model_reads_as_mildly_negative_does_not_become_the_m
     for path, who in rows:
         people.setdefault(who, []).append(path)
 
-    def negativity(paths: list[Path]) -> float:
-        reads = [analyzer.analyze(img, 0.0) for img in scenes.load(paths)]
-        return float(np.mean([o[0].probs[NEGATIVE].sum() for o in reads if o]))
-
-    scored = sorted(((negativity(p), who) for who, p in people.items()), reverse=True)[:3]
+    scored = sorted(((negativity(analyzer, scenes.load(p)), who) for who, p in people.items()), reverse=True)[:3]
     if scored[0][0] < 0.3:
         pytest.skip(f"the face model reads no resting face as negative (at most {scored[0][0]:.2f})")
     for negative, who in scored:

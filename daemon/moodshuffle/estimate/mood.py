@@ -244,9 +244,8 @@ class MoodEstimator:
         self._last_speech = v.timestamp
 
     def _state(self, now: float) -> MoodState:
-        channels = (self._face, self._voice_classes)
-        weight = sum(ch.expr_weight for ch in channels)
-        departure = sum(ch.departure_sum() for ch in channels) / (weight + PRIOR_WEIGHT)
+        weight = self._face.expr_weight + self._voice_classes.expr_weight
+        departure = (self._face.departure_sum() + self._voice_classes.departure_sum()) / (weight + PRIOR_WEIGHT)
         probs = mood_probs(departure, self.cfg.sensitivity).astype(np.float32)
         valence, face_arousal = (float(x) for x in va_from_probs(probs))
         voice_arousal = None

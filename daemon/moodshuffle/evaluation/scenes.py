@@ -76,8 +76,8 @@ def _canvas(img: np.ndarray) -> np.ndarray:
 def _pose(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A small change of head position, distance and light (one per hold)."""
     h, w = img.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-4, 4), rng.uniform(0.93, 1.07))
-    m[:, 2] += rng.uniform(-0.04, 0.04, 2) * [w, h]
+    m = np.asarray(cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-4, 4), rng.uniform(0.93, 1.07)), np.float64)
+    m[:, 2] += rng.uniform(-0.04, 0.04, 2) * np.array([w, h], np.float64)
     moved = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
     return cv2.convertScaleAbs(moved, alpha=rng.uniform(0.85, 1.15), beta=rng.uniform(-10, 10))
 
@@ -121,7 +121,7 @@ def segments(parts: list[Part]) -> list[Segment]:
 
 def write(parts: list[Part], video: Path, fps: float = 10.0, seed: int = 0) -> Path:
     """The scene as an mp4 video, and its segments as ``<video>.csv`` (start_s,end_s,emotion)."""
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, SIZE)
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), fps, SIZE)
     if not writer.isOpened():
         raise OSError(f"cannot write video {video}")
     for _, frame in frames(parts, fps, seed):
