@@ -8,6 +8,7 @@ audio output.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -95,15 +96,18 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
         changes = watcher.events("mood_changed")
         assert changes and changes[-1]["to"] == "happy"
 
-        # the queue moved toward the new mood: the reorder after the change is brighter than the
-        # queue was while she cried (the valence follows the face before the label changes, so
-        # the reorder just before the change may already be brightening)
+        # the queue moved toward the new mood: the reorder after the change sits closer to the
+        # happy mood (valence and arousal) than every queue before it
         reorders = watcher.events("queue_reordered")
         last_change = max(i for i, e in enumerate(reorders) if e["reason"] == "mood changed")
         after = reorders[last_change]
-        mean_valence = lambda e: sum(u["valence"] for u in e["upcoming"]) / len(e["upcoming"])  # noqa: E731
-        darkest = min(mean_valence(e) for e in reorders[:last_change])
-        assert mean_valence(after) > darkest + 0.2, [(e["reason"], mean_valence(e)) for e in reorders]
+
+        def distance(e):  # mean distance of the upcoming tracks to the happy mood
+            return sum(math.dist((u["valence"], u["arousal"]), (state["valence"], state["arousal"]))
+                       for u in e["upcoming"]) / len(e["upcoming"])
+
+        assert all(distance(after) < distance(e) - 0.2 for e in reorders[:last_change]), [
+            (e["reason"], round(distance(e), 3)) for e in reorders]
         assert all({"similarity", "transition", "penalty"} <= set(u["parts"]) for u in after["upcoming"])
 
         # the microphone heard the speech file
