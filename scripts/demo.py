@@ -55,7 +55,6 @@ def main() -> int:
                        "loop": True},
         "library": {"paths": [str(music)], "index_path": str(index)},
         "player": {"vlc_args": ["--quiet"] if args.audio else ["--aout=dummy", "--quiet"], "upcoming": 5},
-        "mood": {"half_life_s": 4.0, "hysteresis_hold_s": 3.0, "policy": "match"},
         "mqtt": {"enabled": False},
     }
     with tempfile.TemporaryDirectory() as tmp:

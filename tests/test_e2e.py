@@ -8,6 +8,7 @@ audio output.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -73,7 +74,6 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
                        "loop": True},
         "library": {"paths": [str(music)], "index_path": str(index)},
         "player": {"vlc_args": ["--aout=dummy", "--quiet"], "upcoming": 6},
-        "mood": {"half_life_s": 3.0, "hysteresis_hold_s": 2.0, "temperature": 0.0},
         "mqtt": {"host": "127.0.0.1", "port": broker.port},
     }
     cfg_path = tmp_path / "config.yaml"
@@ -96,12 +96,18 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
         changes = watcher.events("mood_changed")
         assert changes and changes[-1]["to"] == "happy"
 
-        # the queue moved toward the new mood: the reorder after the change is brighter
+        # the queue moved toward the new mood: the reorder after the change sits closer to the
+        # happy mood (valence and arousal) than every queue before it
         reorders = watcher.events("queue_reordered")
         last_change = max(i for i, e in enumerate(reorders) if e["reason"] == "mood changed")
-        before, after = reorders[last_change - 1], reorders[last_change]
-        mean_valence = lambda e: sum(u["valence"] for u in e["upcoming"]) / len(e["upcoming"])  # noqa: E731
-        assert mean_valence(after) > mean_valence(before) + 0.2, (before, after)
+        after = reorders[last_change]
+
+        def distance(e):  # mean distance of the upcoming tracks to the happy mood
+            return sum(math.dist((u["valence"], u["arousal"]), (state["valence"], state["arousal"]))
+                       for u in e["upcoming"]) / len(e["upcoming"])
+
+        assert all(distance(after) < distance(e) - 0.2 for e in reorders[:last_change]), [
+            (e["reason"], round(distance(e), 3)) for e in reorders]
         assert all({"similarity", "transition", "penalty"} <= set(u["parts"]) for u in after["upcoming"])
 
         # the microphone heard the speech file

@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     voice = ev_sub.add_parser("voice", parents=[common], help="voice model (labels.csv, emotion)")
     voice.add_argument("data", type=Path)
     voice.add_argument("--model", type=Path, default=None)
+    mood = ev_sub.add_parser("mood", parents=[common],
+                             help="camera path and mood estimator over a video in simulated time")
+    mood.add_argument("video", type=Path)
+    mood.add_argument("--segments", type=Path, default=None, help="CSV of start_s,end_s,emotion")
     return parser
 
 
@@ -59,6 +63,14 @@ def _eval(args: argparse.Namespace, cfg: Config) -> int:
         from moodshuffle.evaluation import music
 
         music.main(args.data, args.model or Path(cfg.models.music))
+    elif args.what == "mood":
+        from moodshuffle.evaluation import mood
+
+        try:
+            mood.main(args.video, cfg, args.segments)
+        except ValueError as exc:  # an unreadable video or a malformed segments file
+            logging.getLogger("moodshuffle").error("%s", exc)
+            return 1
     else:
         from moodshuffle.evaluation import voice
 

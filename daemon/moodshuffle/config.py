@@ -98,12 +98,18 @@ class PlayerConfig:
 @dataclass
 class MoodConfig:
     policy: str = field(default="match", metadata=_choice(*POLICIES))
-    #: half-life of the smoothed mood, seconds
-    half_life_s: float = field(default=20.0, metadata=_range(1, 3600))
+    #: half-life of the expression (how fast the mood follows the faces), seconds
+    half_life_s: float = field(default=5.0, metadata=_range(0.5, 3600))
+    #: half-life of the room's learnt rest (how slowly a new resting face becomes "neutral"), seconds
+    baseline_half_life_s: float = field(default=600.0, metadata=_range(10, 86400))
+    #: half-life of the mood's decay toward neutral while nobody is seen, seconds
+    absent_half_life_s: float = field(default=20.0, metadata=_range(1, 86400))
+    #: mood probability per unit of departure from rest
+    sensitivity: float = field(default=2.0, metadata=_range(0.1, 10))
     #: the new dominant class must lead by this probability margin ...
     hysteresis_margin: float = field(default=0.08, metadata=_range(0, 1))
     #: ... for this long before the mood label changes
-    hysteresis_hold_s: float = field(default=8.0, metadata=_range(0, 3600))
+    hysteresis_hold_s: float = field(default=6.0, metadata=_range(0, 3600))
     #: uplift/calm: largest move of the target per track in valence/arousal units
     step: float = field(default=0.25, metadata=_range(0.01, 2))
     #: shuffle temperature over the best candidates; 0 picks the best

@@ -1,27 +1,50 @@
 """Observations over time -> one smoothed mood state (pure logic, no I/O).
 
-Smoothing: evidence is kept as exponentially decayed sums with half-life ``half_life_s``:
-``S = S * 2^(-dt/h) + w * p`` and ``W = W * 2^(-dt/h) + w``. The mood probabilities are
-``(S + W0 * prior) / (W + W0)`` with a neutral prior of weight ``W0``; so when nobody is seen
-the evidence decays, the state slides toward the prior and the confidence ``W / (W + W0)``
-falls, smoothly, without freezing or jumping.
+The mood is how far the room departs from how it looks at rest. Expression models read some
+resting faces as rather sad or afraid (in ``faces/posed`` and the Yale photos, 4 of 23
+people's neutral faces read 0.25 or more sad or fear), and a smile that leaves the model's top
+class at neutral is still a smile; so neither the raw probabilities nor their top class can be
+the mood. For each channel of evidence (faces; voice classes) the estimator keeps two
+estimates, both as exponentially decayed sums (``S = S * 2^(-dt/h) + w * p``,
+``W = W * 2^(-dt/h) + w``):
 
-Several faces in one frame: their probabilities are averaged weighted by each face's
-confidence (a large, sharp face counts more than a small blurred one), and the frame adds
-evidence ``min(1, sum of confidences)``: a crowd is somewhat more certain than one face, but
-five people do not make the room five times as certain.
+* **rest**: what this room looks like at rest, learnt slowly (half-life
+  ``baseline_half_life_s``), each observation weighted by ``restfulness``: its neutral
+  probability above ``EXPRESSIVE_NEUTRAL``, so a laugh or a cry (neutral near 0) teaches the
+  rest nothing, while a resting face the model reads as mildly sad becomes this room's rest
+  within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
+  ``REST_PRIOR_WEIGHT`` frames.
+* **expression**: the same evidence smoothed fast (half-life ``half_life_s``), weighted by
+  confidence.
 
-Voice: its class probabilities (when the voice model gives them) add evidence like a face at
-half weight; its arousal is smoothed separately and blended into the state's arousal by the
-two evidence weights.
+A frame weighs the seconds since the previous frame, up to ``FRAME_SPAN_S`` (the default
+camera interval), so the pace of the mood does not depend on the camera's sampling rate.
 
-The dominant label changes only with hysteresis: a new class must lead the current one by
-``hysteresis_margin`` for ``hysteresis_hold_s`` seconds.
+The departure is ``sum over channels of (S - W * rest) / (sum of W + PRIOR_WEIGHT)``: with
+little evidence it shrinks toward no departure. The mood's probabilities put
+``sensitivity * departure`` (its positive part) on each non-neutral class and the remainder on
+neutral; valence and arousal follow from them. So a resting face reads neutral whatever the
+model makes of it, and a real departure counts even when the model's top class stays neutral.
+
+Several faces in one frame: the room's expression is their mean weighted by confidence (a
+large, sharp face counts more than a small blurred one); the frame adds evidence
+``min(1, sum of confidences)``; each face teaches the rest by itself. (Weighting the faces
+also by their distance from rest was measured and bought nothing: bench/sweep_mood.py.)
+
+Nobody seen: while the latest frame held no face, the expression decays with the slower
+``absent_half_life_s``, so the mood and its confidence slide gently toward neutral.
+
+Voice: its class probabilities (when the voice model gives them) are a second channel with its
+own rest, at ``VOICE_CLASS_WEIGHT`` of a face; its arousal is smoothed separately and blended
+into the state's arousal by the two evidence weights.
+
+The label changes only with hysteresis: other classes must lead the current one by
+``hysteresis_margin`` for ``hysteresis_hold_s`` seconds; the label then becomes the leader.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,14 +52,73 @@ from moodshuffle.config import MoodConfig
 from moodshuffle.emotions import EMOTIONS, INDEX, N_EMOTIONS, EmotionPoint, va_from_probs
 from moodshuffle.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
 
-#: a calm room with no information: mostly neutral
-NEUTRAL_PRIOR = np.full(N_EMOTIONS, 0.4 / (N_EMOTIONS - 1), np.float32)
-NEUTRAL_PRIOR[INDEX["neutral"]] = 0.6
-#: weight of the prior, in units of one fully confident frame
+NEUTRAL = INDEX["neutral"]
+#: the rest before any face is seen: mostly neutral
+REST_PRIOR = np.full(N_EMOTIONS, 0.4 / (N_EMOTIONS - 1), np.float64)
+REST_PRIOR[NEUTRAL] = 0.6
+#: an observation whose neutral probability is at most this is a clear expression, never rest
+EXPRESSIVE_NEUTRAL = 0.1
+#: weight of REST_PRIOR in the rest, in fully restful frames: the first faces soon outweigh it
+REST_PRIOR_WEIGHT = 0.5
+#: weight of "no departure" in the expression, in units of one fully confident frame
 PRIOR_WEIGHT = 1.0
+#: a frame is evidence for the seconds since the previous one, up to this many (the default
+#: camera interval): so the mood moves at the same pace whatever the camera's sampling rate
+FRAME_SPAN_S = 2.0
 VOICE_CLASS_WEIGHT = 0.5
 #: speech heard within this many seconds counts as recent
 SPEECH_RECENT_S = 30.0
+
+
+def restfulness(probs: np.ndarray) -> float:
+    """How much an observation may teach the rest, 0..1: its neutral probability above
+    ``EXPRESSIVE_NEUTRAL``, rescaled; a clear expression teaches nothing."""
+    return max(0.0, float(probs[NEUTRAL]) - EXPRESSIVE_NEUTRAL) / (1.0 - EXPRESSIVE_NEUTRAL)
+
+
+def mood_probs(departure: np.ndarray, sensitivity: float) -> np.ndarray:
+    """Mood probabilities over EMOTIONS from a departure from rest (sums to 0): the positive
+    part of each non-neutral class times ``sensitivity``, scaled down to sum at most 1, and the
+    remainder on neutral."""
+    out = np.clip(departure * sensitivity, 0.0, None)
+    out[NEUTRAL] = 0.0
+    total = float(out.sum())
+    if total > 1.0:
+        out /= total
+    out[NEUTRAL] = 1.0 - min(1.0, total)
+    return out
+
+
+@dataclass
+class _Channel:
+    """One kind of evidence (faces, or voice classes): its expression and its rest, as
+    decayed sums."""
+
+    expr_sum: np.ndarray = field(default_factory=lambda: np.zeros(N_EMOTIONS))
+    expr_weight: float = 0.0
+    rest_sum: np.ndarray = field(default_factory=lambda: np.zeros(N_EMOTIONS))
+    rest_weight: float = 0.0
+
+    def rest(self) -> np.ndarray:
+        return (self.rest_sum + REST_PRIOR_WEIGHT * REST_PRIOR) / (self.rest_weight + REST_PRIOR_WEIGHT)
+
+    def decay(self, expr_factor: float, rest_factor: float) -> None:
+        self.expr_sum *= expr_factor
+        self.expr_weight *= expr_factor
+        self.rest_sum *= rest_factor
+        self.rest_weight *= rest_factor
+
+    def add(self, probs: np.ndarray, weight: float) -> None:
+        self.expr_sum += weight * probs
+        self.expr_weight += weight
+
+    def learn_rest(self, probs: np.ndarray, weight: float) -> None:
+        self.rest_sum += weight * probs
+        self.rest_weight += weight
+
+    def departure_sum(self) -> np.ndarray:
+        """Sum of weight x (evidence - rest)."""
+        return self.expr_sum - self.expr_weight * self.rest()
 
 
 @dataclass(frozen=True)
@@ -47,7 +129,8 @@ class MoodState:
     label: the dominant class after hysteresis; faces: faces in the latest analysed frame;
     last_evidence: monotonic time of the latest face or voice observation (None: never);
     voice_arousal: smoothed vocal arousal in [-1, 1] or None; speech_recent: speech heard
-    within the last 30 s.
+    within the last 30 s; rest: (7,) over EMOTIONS, how the room's faces look at rest (the
+    model's reading), sums to 1.
     """
 
     probs: np.ndarray
@@ -60,6 +143,7 @@ class MoodState:
     timestamp: float
     voice_arousal: float | None = None
     speech_recent: bool = False
+    rest: np.ndarray | None = None
 
     @property
     def point(self) -> EmotionPoint:
@@ -72,11 +156,13 @@ class MoodEstimator:
 
     def __init__(self, cfg: MoodConfig) -> None:
         self.cfg = cfg
-        self._sum = np.zeros(N_EMOTIONS, np.float64)
-        self._weight = 0.0
+        self._face = _Channel()
+        self._voice_classes = _Channel()
         self._arousal_sum = 0.0
         self._arousal_weight = 0.0
         self._time: float | None = None
+        self._absent = False
+        self._last_frame: float | None = None
         self._frames: dict[float, list[FaceObservation]] = {}
         self._nobody: list[float] = []
         self._voice: list[VoiceObservation] = []
@@ -85,7 +171,7 @@ class MoodEstimator:
         self._last_evidence: float | None = None
         self._last_speech: float | None = None
         self._label = "neutral"
-        self._pending: tuple[str, float] | None = None
+        self._beaten_since: float | None = None
 
     def observe(self, obs: Observation) -> None:
         """Queue one observation; it takes effect at the next ``update``."""
@@ -96,72 +182,85 @@ class MoodEstimator:
         elif isinstance(obs, VoiceObservation):
             self._voice.append(obs)
 
-    def _decay_to(self, t: float) -> None:
-        if self._time is not None and t > self._time:
-            factor = 0.5 ** ((t - self._time) / self.cfg.half_life_s)
-            self._sum *= factor
-            self._weight *= factor
-            self._arousal_sum *= factor
-            self._arousal_weight *= factor
-        self._time = t if self._time is None else max(self._time, t)
-
-    def _add(self, t: float, probs: np.ndarray, weight: float) -> None:
-        self._decay_to(t)
-        self._sum += weight * np.asarray(probs, np.float64)
-        self._weight += weight
-
     def update(self, now: float) -> MoodState:
         """Fold queued observations in time order, decay to ``now`` and return the state."""
-        events: list[tuple[float, str, object]] = [(t, "frame", faces) for t, faces in self._frames.items()]
-        events += [(t, "nobody", None) for t in self._nobody]
-        events += [(v.timestamp, "voice", v) for v in self._voice]
+        events: list[tuple[float, int, FaceObservation | VoiceObservation | None, list[FaceObservation]]] = [
+            (t, 0, None, faces) for t, faces in self._frames.items()]
+        events += [(t, 1, None, []) for t in self._nobody]
+        events += [(v.timestamp, 2, v, []) for v in self._voice]
         self._frames, self._nobody, self._voice = {}, [], []
-        for t, kind, payload in sorted(events, key=lambda e: e[0]):
-            if kind == "frame":
-                self._fold_frame(t, payload)  # type: ignore[arg-type]
-            elif kind == "nobody":
-                self._decay_to(t)
+        for t, kind, voice, faces in sorted(events, key=lambda e: (e[0], e[1])):
+            self._decay_to(t)
+            if kind == 0:
+                self._fold_frame(t, faces)
+            elif kind == 1:
+                self._frame_span(t)
+                self._absent = True
                 if t >= self._faces_time:
                     self._faces, self._faces_time = 0, t
-            else:
-                self._fold_voice(payload)  # type: ignore[arg-type]
+            elif isinstance(voice, VoiceObservation):
+                self._fold_voice(voice)
         self._decay_to(now)
         return self._state(now)
 
+    def _decay_to(self, t: float) -> None:
+        if self._time is not None and t > self._time:
+            dt = t - self._time
+            half_life = self.cfg.absent_half_life_s if self._absent else self.cfg.half_life_s
+            expr = 0.5 ** (dt / half_life)
+            rest = 0.5 ** (dt / self.cfg.baseline_half_life_s)
+            self._face.decay(expr, rest)
+            # the voice is heard in bursts: between them it fades at the expression's pace
+            voice = 0.5 ** (dt / self.cfg.half_life_s)
+            self._voice_classes.decay(voice, rest)
+            self._arousal_sum *= voice
+            self._arousal_weight *= voice
+        self._time = t if self._time is None else max(self._time, t)
+
     def _fold_frame(self, t: float, faces: list[FaceObservation]) -> None:
-        conf = np.array([max(0.0, min(1.0, f.confidence)) for f in faces])
         if t >= self._faces_time:
             self._faces, self._faces_time = len(faces), t
+        span = self._frame_span(t)
+        conf = np.array([max(0.0, min(1.0, f.confidence)) for f in faces])
         if conf.sum() <= 0:
-            self._decay_to(t)
             return
+        self._absent = False
         probs = np.stack([f.probs for f in faces]).astype(np.float64)
-        mean = (conf[:, None] * probs).sum(0) / conf.sum()
-        self._add(t, mean, min(1.0, float(conf.sum())))
+        self._face.add((conf[:, None] * probs).sum(0) / conf.sum(), span * min(1.0, float(conf.sum())))
+        for c, p in zip(conf, probs, strict=True):
+            self._face.learn_rest(p, span * c * restfulness(p))
         self._last_evidence = t
+
+    def _frame_span(self, t: float) -> float:
+        """The share of FRAME_SPAN_S since the previous analysed frame (1 for the first)."""
+        span = 1.0 if self._last_frame is None else min(FRAME_SPAN_S, max(0.0, t - self._last_frame)) / FRAME_SPAN_S
+        self._last_frame = t if self._last_frame is None else max(self._last_frame, t)
+        return span
 
     def _fold_voice(self, v: VoiceObservation) -> None:
         c = max(0.0, min(1.0, v.confidence))
-        self._decay_to(v.timestamp)
         self._arousal_sum += c * float(np.clip(v.arousal, -1, 1))
         self._arousal_weight += c
         if v.probs is not None and c > 0:
-            self._add(v.timestamp, v.probs, VOICE_CLASS_WEIGHT * c)
+            p = np.asarray(v.probs, np.float64)
+            self._voice_classes.add(p, VOICE_CLASS_WEIGHT * c)
+            self._voice_classes.learn_rest(p, VOICE_CLASS_WEIGHT * c * restfulness(p))
         self._last_evidence = v.timestamp
         self._last_speech = v.timestamp
 
     def _state(self, now: float) -> MoodState:
-        probs = (self._sum + PRIOR_WEIGHT * NEUTRAL_PRIOR) / (self._weight + PRIOR_WEIGHT)
-        probs = (probs / probs.sum()).astype(np.float32)
+        weight = self._face.expr_weight + self._voice_classes.expr_weight
+        departure = (self._face.departure_sum() + self._voice_classes.departure_sum()) / (weight + PRIOR_WEIGHT)
+        probs = mood_probs(departure, self.cfg.sensitivity).astype(np.float32)
         valence, face_arousal = (float(x) for x in va_from_probs(probs))
         voice_arousal = None
         arousal = face_arousal
         if self._arousal_weight > 1e-3:
             voice_arousal = self._arousal_sum / self._arousal_weight
             # blend by evidence: the voice counts as much as its (decayed) weight says
-            w_face = self._weight + PRIOR_WEIGHT
+            w_face = weight + PRIOR_WEIGHT
             arousal = (w_face * face_arousal + self._arousal_weight * voice_arousal) / (w_face + self._arousal_weight)
-        confidence = (self._weight + self._arousal_weight) / (self._weight + self._arousal_weight + PRIOR_WEIGHT)
+        confidence = (weight + self._arousal_weight) / (weight + self._arousal_weight + PRIOR_WEIGHT)
         self._update_label(probs, now)
         return MoodState(
             probs=probs,
@@ -174,15 +273,18 @@ class MoodEstimator:
             timestamp=now,
             voice_arousal=None if voice_arousal is None else float(voice_arousal),
             speech_recent=self._last_speech is not None and now - self._last_speech <= SPEECH_RECENT_S,
+            rest=self._face.rest().astype(np.float32),
         )
 
     def _update_label(self, probs: np.ndarray, now: float) -> None:
+        # the hold counts while the current label is beaten, by whichever class: a sad face
+        # the model reads as sad, then fear, then sad again has still left neutral
         best = EMOTIONS[int(np.argmax(probs))]
         lead = float(probs[INDEX[best]] - probs[INDEX[self._label]])
         if best == self._label or lead < self.cfg.hysteresis_margin:
-            self._pending = None
+            self._beaten_since = None
             return
-        if self._pending is None or self._pending[0] != best:
-            self._pending = (best, now)
-        if now - self._pending[1] >= self.cfg.hysteresis_hold_s:
-            self._label, self._pending = best, None
+        if self._beaten_since is None:
+            self._beaten_since = now
+        if now - self._beaten_since >= self.cfg.hysteresis_hold_s:
+            self._label, self._beaten_since = best, None
