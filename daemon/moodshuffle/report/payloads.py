@@ -85,6 +85,11 @@ def command_error_payload(topic: str, reason: str) -> JsonObject:
     return {"type": "error", "topic": topic, "reason": reason}
 
 
+def duplicate_device_payload(device_id: str, other: str) -> JsonObject:
+    return {"type": "error", "source": "mqtt", "reason": f"another speaker (instance {other}) uses device_id "
+            f"{device_id!r}: give each speaker its own device_id"}
+
+
 def encode(payload: JsonObject) -> str:
     """JSON for the state and event topics (compact, UTF-8)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
