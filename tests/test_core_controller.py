@@ -24,6 +24,7 @@ from moodshuffle.core import (
     RescanRequested,
     Sensor,
     SensorSwitched,
+    StageFailed,
     StageStatus,
     StateChanged,
     TrackFailed,
@@ -316,7 +317,7 @@ def test_every_event_reaches_its_own_listener_method():
     events = [StateChanged(state), MoodChanged("sad", "happy", 0.5),
               QueueReordered(ReorderReason.START, Policy.MATCH, (), state.mood, None), TrackStarted(track),
               TrackFailed(track, "x"), PlayRequested(track), PauseRequested(True), VolumeChanged(3),
-              SensorSwitched(Sensor.MICROPHONE, True), RescanRequested()]
+              SensorSwitched(Sensor.MICROPHONE, True), RescanRequested(), StageFailed("camera", "x")]
     names = []
 
     class Names(CoreListener):

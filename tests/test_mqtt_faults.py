@@ -35,6 +35,14 @@ async def until(pred, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def announced(obs: Observer, bridge: MqttBridge, times: int = 1) -> None:
+    """Wait until ``bridge`` has (re)subscribed ``times`` times: it announces its instance id after
+    subscribing."""
+    def count() -> int:
+        return sum(t == f"{BASE}/instance" and p == bridge.instance.encode() for t, p, _ in obs.messages)
+    await until(lambda: count() >= times)
+
+
 def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(broker, caplog):
     caplog.set_level(logging.WARNING, logger="moodshuffle.mqtt")
 
@@ -43,17 +51,21 @@ def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(broker, caplog
             await client.publish(f"{BASE}/camera/set", "ON", qos=1, retain=True)
         bridge, core, rec = bridged(cfg(broker), backoff_first_s=0.1, backoff_max_s=0.5)
         task = asyncio.create_task(bridge.run())
-        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
-            await until(lambda: bridge.connected)
+        obs = Observer(broker)
+        async with obs.client() as client:
+            await client.subscribe(f"{BASE}/instance")
+            collector = asyncio.create_task(obs.collect(client))
+            await announced(obs, bridge)
             await client.publish(f"{BASE}/camera/set", "OFF", qos=1)
             await until(lambda: rec.of(SensorSwitched))
             # a reconnect: another client takes the bridge's client id, the bridge comes back
             async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"moodshuffle-testbox-{bridge.instance}"):
                 await until(lambda: not bridge.connected)
-            await until(lambda: bridge.connected)
+            await announced(obs, bridge, times=2)
             # a live command after the reconnect: the retained ON (subscribed earlier) came before it
             await client.publish(f"{BASE}/volume/set", "40", qos=1)
             await until(lambda: rec.of(VolumeChanged))
+            collector.cancel()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         assert rec.of(SensorSwitched) == [SensorSwitched(Sensor.CAMERA, False)]
@@ -72,10 +84,10 @@ def test_a_20_mb_command_is_dropped_before_it_reaches_the_daemon(broker):
         async with obs.client() as client:
             await client.subscribe(f"{BASE}/#")
             collector = asyncio.create_task(obs.collect(client))
-            await until(lambda: bridge.connected)
+            await announced(obs, bridge)
             await client.publish(f"{BASE}/volume/set", b"7" * (20 * 1024 * 1024), qos=1)
             await client.publish(f"{BASE}/volume/set", "33", qos=1)
-            await until(lambda: rec.of(VolumeChanged))
+            await until(lambda: rec.of(VolumeChanged), timeout=30)  # 20 MB through the broker first
             assert bridge.connected and not task.done()
             errors = [json.loads(p) for t, p, _ in obs.messages
                       if t == f"{BASE}/event" and json.loads(p)["type"] == "error"]

@@ -33,7 +33,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from moodshuffle.config import MqttConfig
-from moodshuffle.core import CoreListener, MoodChanged, QueueReordered, StateChanged, TrackFailed, TrackStarted
+from moodshuffle.core import (
+    CoreListener,
+    MoodChanged,
+    QueueReordered,
+    StageFailed,
+    StateChanged,
+    TrackFailed,
+    TrackStarted,
+)
 from moodshuffle.report import payloads
 from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
 from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
@@ -116,6 +124,9 @@ class MqttBridge(CoreListener):
 
     def track_failed(self, event: TrackFailed) -> None:
         self._publish_event(payloads.track_failed_payload(event))
+
+    def stage_failed(self, event: StageFailed) -> None:
+        self._publish_event(payloads.stage_failed_payload(event))
 
     def _publish_event(self, event: JsonObject) -> None:
         """Queue an event (``{"type": ...}``); the oldest are dropped beyond a small buffer."""
