@@ -286,3 +286,31 @@ def test_two_speakers_with_one_device_id_warn_once_and_do_not_flap(shared_data, 
         assert "give each speaker its own device_id" in text
         assert text.count("connected to MQTT broker") == 1, text
         assert "Traceback" not in text
+
+
+def test_a_music_folder_unplugged_while_playing_fails_no_track_and_comes_back(shared_data, tmp_path):
+    broker = Broker(tmp_path, free_port()).start()
+    music, config = _scanned_library(shared_data, tmp_path, mqtt={"port": broker.port})
+    unplugged = music.with_name("music.unplugged")
+    watcher = Watcher(broker.port, "moodshuffle/faults")
+    daemon = Daemon(config, tmp_path)
+    try:
+        daemon.wait_for("now playing", 60)
+        music.rename(unplugged)
+        watcher.client.publish(f"{watcher.base}/player/set", "next", qos=1)  # the next file is gone
+        watcher.find(lambda m: m[1] == f"{watcher.base}/state"
+                     and json.loads(m[2])["library"]["unavailable"] == [str(music)], 30)
+        started = len(watcher.events("track_started"))
+        unplugged.rename(music)
+        back = time.monotonic()
+        watcher.find(lambda m: m[1] == f"{watcher.base}/event" and m[0] > back
+                     and json.loads(m[2])["type"] == "track_started", 60)
+        assert len(watcher.events("track_started")) > started
+        daemon.stop_within_budget()
+    finally:
+        daemon.kill()
+        watcher.close()
+        broker.stop()
+    assert "Traceback" not in daemon.text()
+    with sqlite3.connect(tmp_path / "index.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM tracks WHERE failed IS NULL").fetchone()[0] == len(CLIPS)

@@ -243,12 +243,15 @@ class Controller:
             else:
                 log.info("library available again: %d tracks", len(table))
         self._unavailable = unavailable
-        if self._current is not None and _inside(self._current.path, unavailable):
-            # its file is gone with its folder: stop now rather than let the player fail it
+        # the current track's file went with its folder: go on with another rather than let the
+        # player fail it (it is not the track's fault)
+        dropped = self._current is not None and _inside(self._current.path, unavailable)
+        if dropped:
             self._current, self._current_target = None, None
             self._playback = PlaybackState.IDLE
-            self._emit(PlayRequested(None))
         self._set_table(table)
+        if dropped and self._current is None:
+            self._emit(PlayRequested(None))
 
     def _set_table(self, table: TrackTable) -> None:
         # the table and the upcoming list change together: rows of the old table mean nothing in the new one
