@@ -42,6 +42,7 @@ from moodshuffle.core import (
     TrackFailed,
     TrackStarted,
 )
+from moodshuffle.logs import printable
 from moodshuffle.report import payloads
 from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
 from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
@@ -235,7 +236,9 @@ class MqttBridge(CoreListener):
                 continue
             suffix = topic[len(self.base) + 1 :]
             if suffix == INSTANCE_TOPIC:
-                await self._heard_instance(client, raw.decode("utf-8", "replace").strip(), message.retain)
+                # anyone may publish there: keep what goes into the log short and printable
+                other = printable(raw[:64].decode("utf-8", "replace").strip())
+                await self._heard_instance(client, other, message.retain)
                 continue
             if message.retain:
                 self._ignore_retained(topic)
