@@ -24,6 +24,7 @@ from moodshuffle.core import (
     RescanRequested,
     Sensor,
     SensorSwitched,
+    StageFailed,
     StageStatus,
     StateChanged,
     TrackFailed,
@@ -316,7 +317,7 @@ def test_every_event_reaches_its_own_listener_method():
     events = [StateChanged(state), MoodChanged("sad", "happy", 0.5),
               QueueReordered(ReorderReason.START, Policy.MATCH, (), state.mood, None), TrackStarted(track),
               TrackFailed(track, "x"), PlayRequested(track), PauseRequested(True), VolumeChanged(3),
-              SensorSwitched(Sensor.MICROPHONE, True), RescanRequested()]
+              SensorSwitched(Sensor.MICROPHONE, True), RescanRequested(), StageFailed("camera", "x")]
     names = []
 
     class Names(CoreListener):
@@ -328,3 +329,53 @@ def test_every_event_reaches_its_own_listener_method():
     for event in events:
         deliver(Names(), event)
     assert names == [n for n in vars(CoreListener) if not n.startswith("_")]
+
+
+def test_faces_are_zero_and_a_decaying_mood_is_still_published_while_the_camera_is_unavailable(table):
+    core, rec = running(table, config(half_life_s=20.0))
+    core.sensor_status(Sensor.CAMERA, StageStatus.ON)
+    t = feel(core, "happy", 0.0, 40.0)
+    assert core.state.mood.faces == 1
+    core.sensor_status(Sensor.CAMERA, StageStatus.UNAVAILABLE)
+    published = len(rec.of(StateChanged))
+    assert rec.of(StateChanged)[-1].state.mood.faces == 0
+    for step in range(1, 60):  # the mood loop's 1 s ticks, nobody seen
+        core.tick(t + step)
+    states = [e.state for e in rec.of(StateChanged)[published:]]
+    assert len(states) >= 3 and all(s.mood.faces == 0 for s in states)
+    assert states[-1].mood.confidence < states[0].mood.confidence - 2 * MOOD_EPSILON
+
+
+def test_an_unavailable_folder_changes_the_table_and_the_upcoming_list_together(table):
+    core, rec = running(table)
+    playing = core.state.player.track
+    folder = playing.path.rsplit("/", 1)[0]
+    core.library_loaded(table.without_under([folder]), (folder,))
+    state = core.state
+    assert state.library.unavailable == (folder,)
+    assert state.library.tracks == len(table.without_under([folder])) < len(table)
+    # the track whose folder went away is not played on, not failed; the next comes from elsewhere
+    assert state.player.track is not None and not state.player.track.path.startswith(folder + "/")
+    assert state.upcoming and not any(u.track.path.startswith(folder + "/") for u in state.upcoming)
+    assert rec.of(TrackFailed) == []
+    # every folder gone: nothing to play, the player is told to stop, no failure
+    core.library_loaded(table.without_under(["/"]), ("/",))
+    assert core.state.player.state == PlaybackState.IDLE and core.state.upcoming == ()
+    assert rec.of(PlayRequested)[-1] == PlayRequested(None) and rec.of(TrackFailed) == []
+    core.scan_finished(table, ())
+    assert core.state.player.state == PlaybackState.PLAYING and core.state.library.unavailable == ()
+
+
+def test_a_failed_stage_is_an_event_and_in_the_state_until_it_recovers(table):
+    core, rec = running(table)
+    core.stage_failed("camera", "models/face_detector.tflite: not a valid Flatbuffer")
+    core.stage_failed("library", "models/music_emotion.tflite: empty model file")
+    assert [e.stage for e in rec.of(StageFailed)] == ["camera", "library"]
+    assert dict(rec.of(StateChanged)[-1].state.errors) == {
+        "camera": "models/face_detector.tflite: not a valid Flatbuffer",
+        "library": "models/music_emotion.tflite: empty model file"}
+    core.sensor_status(Sensor.CAMERA, StageStatus.ON)
+    core.scan_finished(None)  # a scan that failed again: still an error
+    assert [stage for stage, _ in core.state.errors] == ["library"]
+    core.scan_finished(table)
+    assert core.state.errors == ()

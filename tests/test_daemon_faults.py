@@ -3,6 +3,7 @@ library, a scan stuck on a lock, corrupt model files."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,7 +19,8 @@ import yaml
 
 from moodshuffle.app import STOP_BUDGET_S
 from moodshuffle.library.index import connect
-from tests.broker import free_port
+from tests.broker import Broker, free_port
+from tests.test_e2e import Watcher
 
 REPO = Path(__file__).resolve().parents[1]
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus"]
@@ -174,3 +176,141 @@ def test_scan_with_a_corrupt_music_model_ends_in_one_line(shared_data, tmp_path,
     errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and str(bad) in errors[0], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _scanned_library(shared_data: Path, tmp_path: Path, **overrides: dict) -> tuple[Path, Path]:
+    """(music folder, config) with the folder already indexed by the real ``moodshuffle scan``."""
+    music = _library(shared_data, tmp_path)
+    config = _config(tmp_path, music, **overrides)
+    subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(config), "scan"], check=True, capture_output=True,
+                   timeout=120)
+    return music, config
+
+
+def _states(watcher: Watcher) -> list[tuple[float, dict]]:
+    with watcher.lock:
+        return [(at, json.loads(p)) for at, t, p in watcher.messages if t == f"{watcher.base}/state"]
+
+
+def test_a_music_folder_missing_at_start_keeps_the_index_and_the_music_resumes_when_it_is_back(shared_data, tmp_path):
+    """The old daemon marked every track failed in a second, emptied the index and crash-looped
+    in ``snapshot()`` (``IndexError ... axis 0 with size 0``); nothing recovered."""
+    broker = Broker(tmp_path, free_port()).start()
+    music, config = _scanned_library(shared_data, tmp_path, mqtt={"port": broker.port})
+    unmounted = music.with_name("music.unmounted")
+    music.rename(unmounted)
+    watcher = Watcher(broker.port, "moodshuffle/faults")
+    daemon = Daemon(config, tmp_path)
+    try:
+        _, _, payload = watcher.find(lambda m: m[1] == f"{watcher.base}/state"
+                                     and json.loads(m[2])["library"]["unavailable"] == [str(music)], 60)
+        state = json.loads(payload)
+        assert state["library"]["tracks"] == 0 and state["player"]["state"] == "idle", state
+        daemon.wait_for(f"library folder {music} is unavailable", 30)
+        time.sleep(6)  # the USB disk takes its time; meanwhile nothing is given up on
+        assert watcher.events("error") == [], watcher.events("error")
+        unmounted.rename(music)
+        back = time.monotonic()
+        started_at, _, _ = watcher.find(lambda m: m[1] == f"{watcher.base}/event"
+                                        and json.loads(m[2])["type"] == "track_started", 60)
+        watcher.find(lambda m: m[1] == f"{watcher.base}/state" and json.loads(m[2])["library"] == {
+            "tracks": 2, "scanning": False, "unavailable": []}, 10)
+        print(f"music resumed {started_at - back:.1f} s after the folder came back")
+        assert started_at - back < 60
+        assert "library folder" in daemon.wait_for("is back: scanning", 5)
+        daemon.stop_within_budget()
+    finally:
+        daemon.kill()
+        watcher.close()
+        broker.stop()
+    assert "Traceback" not in daemon.text()
+    assert len(_states(watcher)) >= 2
+    with sqlite3.connect(tmp_path / "index.sqlite3") as db:
+        failed = db.execute("SELECT COUNT(*) FROM tracks WHERE failed IS NOT NULL").fetchone()[0]
+        total = db.execute("SELECT COUNT(*) FROM tracks").fetchone()[0]
+    assert (total, failed) == (2, 0)
+
+
+def test_a_corrupt_model_is_an_error_event_and_state_on_mqtt(shared_data, tmp_path):
+    broker = Broker(tmp_path, free_port()).start()
+    music = _library(shared_data, tmp_path)
+    models = _corrupt_models(tmp_path)
+    watcher = Watcher(broker.port, "moodshuffle/faults")
+    daemon = Daemon(_config(tmp_path, music, models=models, mqtt={"port": broker.port}), tmp_path)
+    try:
+        for stage, name in (("camera", "face_detector"), ("library", "music")):
+            _, _, payload = watcher.find(lambda m, s=stage: m[1] == f"{watcher.base}/event"
+                                         and json.loads(m[2]).get("stage") == s, 60)
+            event = json.loads(payload)
+            assert event["type"] == "error" and models[name] in event["reason"], event
+        _, _, payload = watcher.find(lambda m: m[1] == f"{watcher.base}/state"
+                                     and set(json.loads(m[2])["errors"]) == {"camera", "library"}, 10)
+        assert models["music"] in json.loads(payload)["errors"]["library"]
+        daemon.stop_within_budget()
+    finally:
+        daemon.kill()
+        watcher.close()
+        broker.stop()
+    assert "Traceback" not in daemon.text()
+
+
+def test_two_speakers_with_one_device_id_warn_once_and_do_not_flap(shared_data, tmp_path):
+    """Two Pis both still called ``raspberrypi``: the old daemons knocked each other off the
+    broker every 2-3 s, flipping availability."""
+    broker = Broker(tmp_path, free_port()).start()
+    daemons, watcher = [], Watcher(broker.port, "moodshuffle/faults")
+    try:
+        for name in ("one", "two"):
+            folder = tmp_path / name
+            folder.mkdir()
+            daemons.append(Daemon(_config(folder, _library(shared_data, folder), mqtt={"port": broker.port}), folder))
+            daemons[-1].wait_for("connected to MQTT broker", 60)
+        for daemon in daemons:
+            daemon.wait_for("uses device_id 'faults'", 20)
+        watch_from = time.monotonic()
+        time.sleep(15)
+        with watcher.lock:
+            availability = [p for at, t, p in watcher.messages
+                            if t == f"{watcher.base}/availability" and at >= watch_from]
+        for daemon in daemons:
+            daemon.stop_within_budget()
+    finally:
+        for daemon in daemons:
+            daemon.kill()
+        watcher.close()
+        broker.stop()
+    assert availability == [], availability  # no offline, no re-announced online
+    for daemon in daemons:
+        text = daemon.text()
+        assert text.count("uses device_id 'faults'") == 1, text
+        assert "give each speaker its own device_id" in text
+        assert text.count("connected to MQTT broker") == 1, text
+        assert "Traceback" not in text
+
+
+def test_a_music_folder_unplugged_while_playing_fails_no_track_and_comes_back(shared_data, tmp_path):
+    broker = Broker(tmp_path, free_port()).start()
+    music, config = _scanned_library(shared_data, tmp_path, mqtt={"port": broker.port})
+    unplugged = music.with_name("music.unplugged")
+    watcher = Watcher(broker.port, "moodshuffle/faults")
+    daemon = Daemon(config, tmp_path)
+    try:
+        daemon.wait_for("now playing", 60)
+        music.rename(unplugged)
+        watcher.client.publish(f"{watcher.base}/player/set", "next", qos=1)  # the next file is gone
+        watcher.find(lambda m: m[1] == f"{watcher.base}/state"
+                     and json.loads(m[2])["library"]["unavailable"] == [str(music)], 30)
+        started = len(watcher.events("track_started"))
+        unplugged.rename(music)
+        back = time.monotonic()
+        watcher.find(lambda m: m[1] == f"{watcher.base}/event" and m[0] > back
+                     and json.loads(m[2])["type"] == "track_started", 60)
+        assert len(watcher.events("track_started")) > started
+        daemon.stop_within_budget()
+    finally:
+        daemon.kill()
+        watcher.close()
+        broker.stop()
+    assert "Traceback" not in daemon.text()
+    with sqlite3.connect(tmp_path / "index.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM tracks WHERE failed IS NULL").fetchone()[0] == len(CLIPS)

@@ -28,12 +28,13 @@ BASE = "moodshuffle/e2e"
 class Watcher:
     """Collects every message under the daemon's topics and discovery."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, base: str = BASE) -> None:
+        self.base = base
         self.messages: list[tuple[float, str, bytes]] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *a: c.subscribe([(f"{BASE}/#", 1), ("homeassistant/#", 1)])
+        self.client.on_connect = lambda c, *a: c.subscribe([(f"{base}/#", 1), ("homeassistant/#", 1)])
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
 
@@ -55,7 +56,7 @@ class Watcher:
 
     def events(self, kind: str) -> list[dict]:
         with self.lock:
-            out = [json.loads(p) for _, t, p in self.messages if t == f"{BASE}/event"]
+            out = [json.loads(p) for _, t, p in self.messages if t == f"{self.base}/event"]
         return [e for e in out if e["type"] == kind]
 
     def close(self) -> None:

@@ -125,7 +125,8 @@ def test_online_discovery_state_commands_and_errors(broker):
             state = json.loads((await obs.wait_for(lambda m: m[0] == f"{BASE}/state"))[1])
             assert state["mood"] == "neutral" and state["policy"] == "match" and state["camera"] == "unavailable"
             assert state["player"]["state"] == "playing" and len(state["upcoming"]) == 9
-            assert state["library"] == {"tracks": 20, "scanning": False}
+            assert state["library"] == {"tracks": 20, "scanning": False, "unavailable": []}
+            assert state["errors"] == {}
             disc = await obs.wait_for(lambda m: m[0] == "homeassistant/select/testbox/policy/config")
             payload = json.loads(disc[1])
             assert payload["availability_topic"] == f"{BASE}/availability"

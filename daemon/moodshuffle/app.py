@@ -16,7 +16,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 
 from moodshuffle import __version__
@@ -24,6 +24,7 @@ from moodshuffle.config import Config
 from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
 from moodshuffle.library.stage import LibraryStage
 from moodshuffle.notify import SystemdNotifier
+from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
 from moodshuffle.supervise import supervise
 
@@ -86,21 +87,30 @@ class Daemon:
         return 0
 
     def _stages(self) -> list[tuple[str, _Stage]]:
-        stages: list[tuple[str, _Stage]] = [("mood", supervise("mood", self._tick_loop))]
+        stages: list[tuple[str, _Stage]] = [("mood", self._supervised("mood", self._tick_loop))]
         if self.cfg.camera.enabled:
-            stages.append(("camera", supervise("camera", self._camera_stage)))
+            stages.append(("camera", self._supervised("camera", self._camera_stage)))
         if self.cfg.microphone.enabled:
-            stages.append(("microphone", supervise("microphone", self._microphone_stage)))
+            stages.append(("microphone", self._supervised("microphone", self._microphone_stage)))
         if self.cfg.mqtt.enabled:
             from moodshuffle.report.mqtt import MqttBridge
 
             bridge = MqttBridge(self.cfg.mqtt, self.cfg.device_id, self.core)
             self.core.add_listener(bridge)
-            stages.append(("mqtt", supervise("mqtt", bridge.run)))
-        stages.append(("library", supervise("library", self.library.run)))
+            stages.append(("mqtt", self._supervised("mqtt", bridge.run)))
+        stages.append(("library", self._supervised("library", self.library.run)))
         if self.notifier.watchdog_interval_s:
             stages.append(("watchdog", self._watchdog_loop(self.notifier.watchdog_interval_s)))
         return stages
+
+    def _supervised(self, name: str, stage: Callable[[], Awaitable[None]]) -> _Stage:
+        """``stage`` run by ``supervise``, each failure shown in the state and as an ``error`` event."""
+        return supervise(name, stage, on_error=self._stage_failed)
+
+    def _stage_failed(self, name: str, exc: Exception) -> None:
+        # a ModelError's message names the file and the reason; a crash is named by its type
+        reason = str(exc) if isinstance(exc, ModelError) else f"{type(exc).__name__}: {exc}"
+        self.core.stage_failed(name, reason)
 
     async def _listening(self, listener: CoreListener, stage: _Stage) -> None:
         """Run ``stage`` with ``listener`` hearing the controller meanwhile."""

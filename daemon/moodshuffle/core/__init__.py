@@ -18,6 +18,7 @@ from moodshuffle.core.events import (
     QueueReordered,
     RescanRequested,
     SensorSwitched,
+    StageFailed,
     StateChanged,
     TrackFailed,
     TrackStarted,
@@ -40,6 +41,6 @@ from moodshuffle.core.state import (
 __all__ = [
     "SKIP_WINDOW_S", "Controller", "CoreListener", "Event", "LibraryState", "MoodChanged", "PauseRequested",
     "PlayRequested", "PlaybackState", "PlayerAction", "PlayerState", "QueueReordered", "ReorderReason",
-    "RescanRequested", "Sensor", "SensorSwitched", "StageStatus", "State", "StateChanged", "TrackFailed",
+    "RescanRequested", "Sensor", "SensorSwitched", "StageFailed", "StageStatus", "State", "StateChanged", "TrackFailed",
     "TrackStarted", "VoiceState", "VolumeChanged", "deliver", "worth_publishing",
 ]

@@ -11,8 +11,10 @@ are delivered after the ones before them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec
@@ -28,6 +30,7 @@ from moodshuffle.core.events import (
     QueueReordered,
     RescanRequested,
     SensorSwitched,
+    StageFailed,
     StateChanged,
     TrackFailed,
     TrackStarted,
@@ -51,6 +54,7 @@ from moodshuffle.decide.policies import Policy
 from moodshuffle.decide.ranking import PlayHistory, UpcomingTrack, rank_upcoming
 from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.library.table import Track, TrackTable
+from moodshuffle.logs import printable
 from moodshuffle.observations import Observation, VoiceObservation
 
 log = logging.getLogger("moodshuffle")
@@ -102,6 +106,8 @@ class Controller:
         self._history = PlayHistory()
         self._table = TrackTable.empty()
         self._scanning = False
+        self._unavailable: tuple[str, ...] = ()
+        self._errors: dict[str, str] = {}
         self._started = False
         self._upcoming: tuple[UpcomingTrack, ...] = ()
         self._current: Track | None = None
@@ -124,11 +130,15 @@ class Controller:
         """The state now (a new frozen value on every call)."""
         recent = self._last_speech is not None and self._now - self._last_speech <= SPEECH_RECENT_S
         volume = None if self._playback == PlaybackState.DISABLED else self._volume
+        camera = self._sensors[Sensor.CAMERA]
+        # the faces of the last frame seen are not in the room now that nothing looks
+        mood = self._mood if camera == StageStatus.ON else dataclasses.replace(self._mood, faces=0)
         return State(
-            mood=self._mood, policy=self._policy, camera=self._sensors[Sensor.CAMERA],
+            mood=mood, policy=self._policy, camera=self._sensors[Sensor.CAMERA],
             microphone=self._sensors[Sensor.MICROPHONE], voice=VoiceState(self._voice_arousal, recent),
             player=PlayerState(self._playback, volume, self._current), upcoming=self._upcoming,
-            library=LibraryState(len(self._table), self._scanning),
+            library=LibraryState(len(self._table), self._scanning, self._unavailable),
+            errors=tuple(sorted(self._errors.items())),
         )
 
     @property
@@ -194,25 +204,54 @@ class Controller:
         self._reorder(ReorderReason.START)
 
     @_input
-    def library_loaded(self, table: TrackTable) -> None:
-        """A new table of playable tracks; the upcoming list is chosen again from it at once."""
-        self._set_table(table)
+    def library_loaded(self, table: TrackTable, unavailable: tuple[str, ...] = ()) -> None:
+        """A new table of playable tracks, without those in the ``unavailable`` library folders
+        (absolute paths); the upcoming list is chosen again from it at once."""
+        self._set_library(table, unavailable)
 
     @_input
     def scan_started(self) -> None:
         self._scanning = True
 
     @_input
-    def scan_finished(self, table: TrackTable | None) -> None:
-        """A scan ended with this table (None: it failed, the table stands)."""
+    def scan_finished(self, table: TrackTable | None, unavailable: tuple[str, ...] = ()) -> None:
+        """A scan ended with this table and these ``unavailable`` folders (as ``library_loaded``;
+        table None: the scan failed, the table stands)."""
         self._scanning = False
         if table is not None:
-            self._set_table(table)
+            self._errors.pop("library", None)
+            self._set_library(table, unavailable)
 
     @_input
     def sensor_status(self, sensor: Sensor, status: StageStatus) -> None:
         """A sensing stage reports its status."""
         self._sensors[sensor] = status
+        if status == StageStatus.ON:
+            self._errors.pop(sensor.value, None)
+
+    @_input
+    def stage_failed(self, stage: str, reason: str) -> None:
+        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers."""
+        self._errors[stage] = reason
+        self._emit(StageFailed(stage, reason))
+
+    def _set_library(self, table: TrackTable, unavailable: tuple[str, ...]) -> None:
+        if unavailable != self._unavailable:
+            if unavailable:
+                log.warning("library unavailable: %s (its tracks are kept and played again when it is back)",
+                            ", ".join(printable(f) for f in unavailable))
+            else:
+                log.info("library available again: %d tracks", len(table))
+        self._unavailable = unavailable
+        # the current track's file went with its folder: go on with another rather than let the
+        # player fail it (it is not the track's fault)
+        dropped = self._current is not None and _inside(self._current.path, unavailable)
+        if dropped:
+            self._current, self._current_target = None, None
+            self._playback = PlaybackState.IDLE
+        self._set_table(table)
+        if dropped and self._current is None:
+            self._emit(PlayRequested(None))
 
     def _set_table(self, table: TrackTable) -> None:
         # the table and the upcoming list change together: rows of the old table mean nothing in the new one
@@ -227,7 +266,7 @@ class Controller:
             return
         track = self._current
         self._history.record_play(track_id)
-        log.info("now playing: %s - %s", track.artist or "?", track.title or track.path)
+        log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
         self._emit(TrackStarted(track))
         self._reorder(ReorderReason.TRACK_STARTED)
 
@@ -255,7 +294,7 @@ class Controller:
         track = current or (self._table.track(int(row[0])) if len(row) else None)
         if track is None:
             return
-        log.warning("cannot play %s: %s (skipped, marked failed in the index)", track.path, reason)
+        log.warning("cannot play %s: %s (skipped)", printable(track.path), reason)
         self._emit(TrackFailed(track, reason))
         if current is not None:
             self._current = None
@@ -339,3 +378,7 @@ class Controller:
         self._current, self._current_target = head.track, head.target
         self._playback = PlaybackState.PLAYING
         self._emit(PlayRequested(head.track))
+
+
+def _inside(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)

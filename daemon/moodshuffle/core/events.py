@@ -93,5 +93,13 @@ class RescanRequested:
     """The library should be scanned now."""
 
 
+@dataclass(frozen=True)
+class StageFailed:
+    """A stage of the daemon (``camera``, ``library``, ...) failed: it is retried (``supervise``)."""
+
+    stage: str
+    reason: str
+
+
 Event = (StateChanged | MoodChanged | QueueReordered | TrackStarted | TrackFailed | PlayRequested | PauseRequested
-         | VolumeChanged | SensorSwitched | RescanRequested)
+         | VolumeChanged | SensorSwitched | RescanRequested | StageFailed)

@@ -14,6 +14,7 @@ from moodshuffle.core.events import (
     QueueReordered,
     RescanRequested,
     SensorSwitched,
+    StageFailed,
     StateChanged,
     TrackFailed,
     TrackStarted,
@@ -54,6 +55,9 @@ class CoreListener:
     def rescan_requested(self, event: RescanRequested) -> None:
         """Scan the library now (the library stage)."""
 
+    def stage_failed(self, event: StageFailed) -> None:
+        """A stage failed and will be retried (MQTT's ``error`` event)."""
+
 
 def deliver(listener: CoreListener, event: Event) -> None:
     """Call the method of ``listener`` that handles ``event``."""
@@ -78,5 +82,7 @@ def deliver(listener: CoreListener, event: Event) -> None:
             listener.sensor_switched(event)
         case RescanRequested():
             listener.rescan_requested(event)
+        case StageFailed():
+            listener.stage_failed(event)
         case _:
             assert_never(event)

@@ -81,10 +81,13 @@ class PlayerState:
 
 @dataclass(frozen=True)
 class LibraryState:
-    """tracks: playable tracks in the table; scanning: a scan is running."""
+    """tracks: playable tracks in the table; scanning: a scan is running; unavailable: the
+    configured folders that are unavailable now (missing, unlistable, an empty mount point),
+    whose indexed tracks are kept but not played until they are back."""
 
     tracks: int
     scanning: bool
+    unavailable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class State:
     player: PlayerState
     upcoming: tuple[UpcomingTrack, ...]
     library: LibraryState
+    #: (stage, reason) of each stage whose latest run failed (a corrupt model, a crash), by stage
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 #: a mood that moved less than this (probability, valence, arousal, confidence) is not news

@@ -33,6 +33,21 @@ class LibraryFiles:
     empty_roots: list[str] = field(default_factory=list)
 
 
+def root_unavailable(root: str, holds_tracks: bool) -> str | None:
+    """Why the configured library folder ``root`` (absolute) is unavailable now, or None: the
+    scan's rule (missing, not a folder, cannot be listed, or empty while the index ``holds_tracks``
+    under it, as an unmounted mount point is), without walking the folder."""
+    try:
+        st = os.stat(root)
+        if not stat.S_ISDIR(st.st_mode):
+            return "not a folder"
+        with os.scandir(root) as entries:
+            empty = next(entries, None) is None
+    except OSError as exc:
+        return "missing (not mounted?)" if exc.errno == errno.ENOENT else exc.strerror or str(exc)
+    return "empty (an unmounted drive?)" if empty and holds_tracks else None
+
+
 def find_audio_files(roots: list[Path]) -> LibraryFiles:
     """Walk ``roots`` (following folder links, each real folder once)."""
     found = LibraryFiles()

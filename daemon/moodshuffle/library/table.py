@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +73,16 @@ class TrackTable:
 
     def without(self, track_id: int) -> TrackTable:
         """This table less the track ``track_id`` (the same table when it is not here)."""
-        keep = self.ids != track_id
+        return self._keep(self.ids != track_id)
+
+    def without_under(self, folders: Iterable[str]) -> TrackTable:
+        """This table less the tracks inside any of ``folders`` (absolute paths)."""
+        prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
+        if not prefixes:
+            return self
+        return self._keep(np.array([not p.startswith(prefixes) for p in self.paths], dtype=bool))
+
+    def _keep(self, keep: np.ndarray) -> TrackTable:
         if keep.all():
             return self
         rows = np.flatnonzero(keep)

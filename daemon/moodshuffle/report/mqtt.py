@@ -7,6 +7,15 @@ jitter; on every (re)connect: availability ``online`` (retained, with ``offline`
 will), Home Assistant discovery (retained) and the latest state (retained). Publishing never
 blocks or raises into callers: the latest state is kept and sent when connected (at most once a
 second), events wait in a small bounded buffer. Invalid commands produce an ``error`` event.
+
+A command is an instruction for now, never a stored state: a retained message on a command
+topic (delivered at every subscribe) is ignored. MQTT 5 is spoken so that the client can tell
+the broker the largest packet it takes (``MAX_PACKET_BYTES``): a 20 MB command is dropped by
+the broker, never read into memory here.
+
+Two speakers with the same ``device_id``: each process connects under a client id of its own
+(so neither knocks the other off the broker) and announces a random instance id on
+``<base>/instance``; hearing another live instance there is warned about once, with the fix.
 """
 
 from __future__ import annotations
@@ -14,13 +23,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 from collections import deque
 from datetime import UTC, datetime
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from moodshuffle.config import MqttConfig
-from moodshuffle.core import CoreListener, MoodChanged, QueueReordered, StateChanged, TrackFailed, TrackStarted
+from moodshuffle.core import (
+    CoreListener,
+    MoodChanged,
+    QueueReordered,
+    StageFailed,
+    StateChanged,
+    TrackFailed,
+    TrackStarted,
+)
+from moodshuffle.logs import printable
 from moodshuffle.report import payloads
 from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
 from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
@@ -30,16 +52,32 @@ log = logging.getLogger("moodshuffle.mqtt")
 
 STATE_MIN_INTERVAL_S = 1.0
 EVENT_BUFFER = 50
+#: the largest MQTT packet the broker may send us; commands are at most a few hundred bytes
+#: (``commands.MAX_PAYLOAD``) and Home Assistant's status a word, so 64 KiB leaves room
+MAX_PACKET_BYTES = 64 * 1024
+#: a connection that lasted less than this did not prove the broker healthy: the back-off goes on
+#: growing (a broker that drops us right after connecting is not hammered every second)
+HEALTHY_CONNECTION_S = 30.0
+INSTANCE_TOPIC = "instance"
+
+
+def instance_id() -> str:
+    """This process's id among speakers sharing a device_id: host-independent, unique per start."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, suffix: str = "") -> aiomqtt.Client:
+    """A client as the daemon logs in. ``suffix`` makes the client id unique (per process for the
+    daemon): the broker disconnects an older client when a new one takes its id."""
     tls = None
     if cfg.tls:
         tls = aiomqtt.TLSParameters(ca_certs=cfg.ca_file, certfile=cfg.certfile, keyfile=cfg.keyfile)
+    properties = Properties(PacketTypes.CONNECT)
+    properties.MaximumPacketSize = MAX_PACKET_BYTES
     return aiomqtt.Client(
         cfg.host, cfg.port, username=cfg.username, password=cfg.resolved_password(),
         identifier=f"moodshuffle-{device_id}{suffix}", keepalive=cfg.keepalive_s, will=will, tls_params=tls,
-        timeout=10,
+        timeout=10, protocol=aiomqtt.ProtocolVersion.V5, properties=properties,
     )
 
 
@@ -65,6 +103,9 @@ class MqttBridge(CoreListener):
         self._state_pending = False
         self._events: deque[str] = deque(maxlen=EVENT_BUFFER)
         self._wake: asyncio.Event | None = None
+        self.instance = instance_id()
+        self.other_instance: str | None = None
+        self._retained_warned: set[str] = set()
 
     # ----------------------------------------------------------------- CoreListener (never blocks)
     def state_changed(self, event: StateChanged) -> None:
@@ -85,6 +126,9 @@ class MqttBridge(CoreListener):
     def track_failed(self, event: TrackFailed) -> None:
         self._publish_event(payloads.track_failed_payload(event))
 
+    def stage_failed(self, event: StageFailed) -> None:
+        self._publish_event(payloads.stage_failed_payload(event))
+
     def _publish_event(self, event: JsonObject) -> None:
         """Queue an event (``{"type": ...}``); the oldest are dropped beyond a small buffer."""
         self._events.append(encode(event))
@@ -99,11 +143,13 @@ class MqttBridge(CoreListener):
         """Connect, serve, reconnect with back-off, until cancelled (then publish ``offline``)."""
         self._wake = asyncio.Event()
         availability = f"{self.base}/availability"
+        loop = asyncio.get_running_loop()
+        connected_at = None
         while True:
             will = aiomqtt.Will(availability, "offline", qos=1, retain=True)
             try:
-                async with _client(self.cfg, self.device_id, will) as client:
-                    self._backoff.reset()
+                async with _client(self.cfg, self.device_id, will, suffix=f"-{self.instance}") as client:
+                    connected_at = loop.time()
                     self.connected = True
                     log.info("connected to MQTT broker %s:%d", self.cfg.host, self.cfg.port)
                     try:
@@ -115,6 +161,9 @@ class MqttBridge(CoreListener):
             except aiomqtt.MqttError as exc:
                 was = self.connected
                 self.connected = False
+                if connected_at is not None and loop.time() - connected_at >= HEALTHY_CONNECTION_S:
+                    self._backoff.reset()
+                connected_at = None
                 delay = self._backoff.next_delay()
                 log.log(logging.WARNING if was or self._backoff.failures == 1 else logging.DEBUG,
                         "MQTT broker %s:%d unavailable (%s); retrying in %.1f s", self.cfg.host, self.cfg.port, exc,
@@ -128,6 +177,9 @@ class MqttBridge(CoreListener):
         await self._publish_discovery(client)
         for suffix in COMMANDS:
             await client.subscribe(f"{self.base}/{suffix}", qos=1)
+        # subscribed before announcing: a speaker that announces after us is heard live
+        await client.subscribe(f"{self.base}/{INSTANCE_TOPIC}", qos=1)
+        await client.publish(f"{self.base}/{INSTANCE_TOPIC}", self.instance, qos=1, retain=True)
         if self.cfg.discovery:
             await client.subscribe(f"{self.cfg.discovery_prefix}/status", qos=1)
         self._state_pending = self._state is not None
@@ -183,6 +235,14 @@ class MqttBridge(CoreListener):
                         self._wake.set()
                 continue
             suffix = topic[len(self.base) + 1 :]
+            if suffix == INSTANCE_TOPIC:
+                # anyone may publish there: keep what goes into the log short and printable
+                other = printable(raw[:64].decode("utf-8", "replace").strip())
+                await self._heard_instance(client, other, message.retain)
+                continue
+            if message.retain:
+                self._ignore_retained(topic)
+                continue
             try:
                 run_command(suffix, raw, self.controls)
             except CommandError as exc:
@@ -191,6 +251,31 @@ class MqttBridge(CoreListener):
             except Exception as exc:  # a command must never take the daemon down
                 log.exception("command on %s failed", topic)
                 self._publish_event(payloads.command_error_payload(topic, f"internal error: {exc}"))
+
+    def _ignore_retained(self, topic: str) -> None:
+        """A retained command was stored once and is replayed at every (re)connect: obeying it
+        would undo whatever was commanded since."""
+        if topic in self._retained_warned:
+            return
+        self._retained_warned.add(topic)
+        log.warning("ignoring a retained message on %s: commands are never retained (clear it with "
+                    "mosquitto_pub -r -n -t '%s')", topic, topic)
+
+    async def _heard_instance(self, client: aiomqtt.Client, other: str, retained: bool) -> None:
+        """Another process announced itself under our device_id. A retained announcement may be
+        a previous run of this speaker (it left it behind); a live one is a second speaker."""
+        if retained or other == self.instance or not other:
+            return
+        first = self.other_instance is None
+        self.other_instance = other
+        if not first:
+            return
+        log.warning("another moodshuffle (instance %s) uses device_id %r on this broker: both speakers "
+                    "publish to %s and obey the same commands -- fix: give each speaker its own device_id "
+                    "in its config", other, self.device_id, self.base)
+        self._publish_event(payloads.duplicate_device_payload(self.device_id, other))
+        # answered once, live, so that the newcomer learns of us too; never again (no ping-pong)
+        await client.publish(f"{self.base}/{INSTANCE_TOPIC}", self.instance, qos=1, retain=False)
 
 
 async def remove_discovery(cfg: MqttConfig, device_id: str) -> None:

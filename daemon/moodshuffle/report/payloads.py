@@ -12,7 +12,15 @@ from typing import Any
 
 from moodshuffle import __version__
 from moodshuffle.config import POLICIES, MqttConfig
-from moodshuffle.core import MoodChanged, QueueReordered, StageStatus, State, TrackFailed, TrackStarted
+from moodshuffle.core import (
+    MoodChanged,
+    QueueReordered,
+    StageFailed,
+    StageStatus,
+    State,
+    TrackFailed,
+    TrackStarted,
+)
 from moodshuffle.decide.ranking import UpcomingTrack
 from moodshuffle.emotions import EMOTIONS
 from moodshuffle.library.table import Track
@@ -58,7 +66,9 @@ def state_payload(state: State, now: datetime) -> JsonObject:
         "player": {"state": player.state.value, "volume": player.volume,
                    "track": None if player.track is None else _track(player.track)},
         "upcoming": [_upcoming(u) for u in state.upcoming],
-        "library": {"tracks": state.library.tracks, "scanning": state.library.scanning},
+        "library": {"tracks": state.library.tracks, "scanning": state.library.scanning,
+                    "unavailable": list(state.library.unavailable)},
+        "errors": dict(state.errors),
         "updated": now.isoformat(timespec="seconds"),
     }
 
@@ -81,8 +91,17 @@ def track_failed_payload(event: TrackFailed) -> JsonObject:
     return {"type": "error", "source": "player", "path": event.track.path, "reason": event.reason}
 
 
+def stage_failed_payload(event: StageFailed) -> JsonObject:
+    return {"type": "error", "source": "stage", "stage": event.stage, "reason": event.reason}
+
+
 def command_error_payload(topic: str, reason: str) -> JsonObject:
     return {"type": "error", "topic": topic, "reason": reason}
+
+
+def duplicate_device_payload(device_id: str, other: str) -> JsonObject:
+    return {"type": "error", "source": "mqtt", "reason": f"another speaker (instance {other}) uses device_id "
+            f"{device_id!r}: give each speaker its own device_id"}
 
 
 def encode(payload: JsonObject) -> str:
