@@ -16,7 +16,7 @@ import numpy as np
 
 from moodshuffle.library.table import TrackTable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -62,7 +62,13 @@ def _v2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(db: sqlite3.Connection) -> None:
+    """v3: the identity of the music model that analysed each track; rows from before have
+    none, so the next scan analyses them again."""
+    db.execute("ALTER TABLE tracks ADD COLUMN model TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
