@@ -119,6 +119,39 @@ def test_index_schema_migrates_from_v1(tmp_path):
     assert table.titles == ["a"]
 
 
+def test_a_library_indexed_by_another_model_is_analysed_again(library, tmp_path):
+    cfg, music = library
+    scan_library(cfg, ModelsConfig())
+    moved = tmp_path / "moved.tflite"  # the same model elsewhere: the same analysis
+    shutil.copy(ModelsConfig().music, moved)
+    assert scan_library(cfg, ModelsConfig(music=str(moved))).analysed == 0
+    retrained = tmp_path / "retrained.tflite"  # other bytes, same contract
+    retrained.write_bytes(moved.read_bytes().replace(b'"task": "music emotion', b'"task": "MUSIC EMOTION'))
+    assert retrained.read_bytes() != moved.read_bytes()
+    (music / "0.opus").rename(music / "renamed.opus")  # a stale analysis does not follow a rename
+    report = scan_library(cfg, ModelsConfig(music=str(retrained)))
+    assert (report.analysed, report.renamed, report.removed, report.failed) == (3, 0, 1, [])
+    assert scan_library(cfg, ModelsConfig(music=str(retrained))).analysed == 0
+    assert len(TrackIndex(cfg.resolved_index_path()).load_table()) == 3
+
+
+def test_an_index_from_before_model_identities_opens_and_is_analysed_again(library):
+    cfg, _ = library
+    scan_library(cfg, ModelsConfig())
+    db = sqlite3.connect(cfg.resolved_index_path())  # back to the v2 schema, as an older release left it
+    db.execute("ALTER TABLE tracks DROP COLUMN model")
+    db.execute("DROP TABLE plays")
+    db.execute("DROP TABLE feedback")
+    db.execute("PRAGMA user_version=2")
+    db.commit()
+    db.close()
+    index = TrackIndex(cfg.resolved_index_path())
+    assert len(index.load_table()) == 3  # still playable while the rescan runs
+    index.close()
+    assert scan_library(cfg, ModelsConfig()).analysed == 3
+    assert scan_library(cfg, ModelsConfig()).analysed == 0
+
+
 def test_scan_command_reports_failed_files(library, tmp_path):
     cfg, music = library
     (music / "broken.opus").write_bytes(b"not audio at all")

@@ -9,10 +9,17 @@ written by its training script; the daemon checks it at load. Neither ``tflite_r
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
+from moodshuffle.runtime import ModelError
+
 _MODEL_BUFFERS, _MODEL_METADATA = 4, 6
+
+#: metadata entry in which each training script stores its model's contract (JSON: the input
+#: encoding and the class order)
+CONTRACT_KEY = "moodshuffle.contract"
 
 
 def read_metadata(path: Path) -> dict[str, bytes]:
@@ -26,6 +33,22 @@ def read_metadata(path: Path) -> dict[str, bytes]:
         return _entries(blob)
     except (struct.error, IndexError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: malformed TFLite flatbuffer: {exc}") from exc
+
+
+def check_class_order(path: Path, classes: tuple[str, ...], exporter: str) -> dict:
+    """The contract stored in the model at ``path``; raises ModelError when it is missing,
+    unreadable or names another class order than ``classes`` (``exporter``: the script that
+    writes the contract, named in the error)."""
+    try:
+        raw = read_metadata(path).get(CONTRACT_KEY)
+        contract = json.loads(raw) if raw is not None else None
+    except ValueError as exc:  # also json.JSONDecodeError
+        raise ModelError(f"{path}: unreadable contract metadata: {exc}") from exc
+    if contract is None:
+        raise ModelError(f"{path}: no '{CONTRACT_KEY}' metadata; export the model with {exporter}")
+    if tuple(contract.get("classes", ())) != tuple(classes):
+        raise ModelError(f"{path}: class order {contract.get('classes')} differs from {list(classes)}")
+    return contract
 
 
 def _entries(blob: bytes) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ import numpy as np
 from moodshuffle.emotions import EMOTION_COLUMNS
 from moodshuffle.library.table import TrackTable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -98,7 +98,13 @@ def _v3(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite3.Connection) -> None:
+    """v4: the identity of the music model that analysed each track; rows from before have
+    none, so the next scan analyses them again."""
+    db.execute("ALTER TABLE tracks ADD COLUMN model TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

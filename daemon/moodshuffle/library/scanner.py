@@ -1,6 +1,7 @@
 """Incremental scan of the music folders into the index.
 
-A file is analysed only when new or changed (path, size, mtime). A file that vanished while a
+A file is analysed only when new or changed (path, size, mtime) or when the index holds the
+analysis of another music model (its identity is stored with each track). A file that vanished while a
 new file with the same content fingerprint appeared was renamed: its row follows it without
 re-analysis. Vanished files are forgotten. A file that cannot be decoded is recorded as
 failed with the reason and never stops the scan. Every track is committed on its own, so a
@@ -112,23 +113,28 @@ def scan_library(
     Blocking (run it in a worker thread); ``should_stop`` is polled between tracks."""
     from moodshuffle.library.analysis import analyse
     from moodshuffle.library.decode import DecodeError
+    from moodshuffle.library.music_model import model_identity
 
     started = time.monotonic()
     report = ScanReport()
+    model_id = model_identity(Path(models.music))
     db = connect(library.resolved_index_path())
     try:
         found = find_audio_files(library.resolved_paths())
         files = found.files
-        known = {row[0]: row[1:] for row in db.execute("SELECT path, id, size, mtime_ns, fingerprint FROM tracks")}
+        known = {row[0]: row[1:] for row in
+                 db.execute("SELECT path, id, size, mtime_ns, fingerprint, model FROM tracks")}
         kept = _keep_unavailable(known, found, library.resolved_paths(), report)
         for path, reason in found.problems:
             report.failed.append((path, reason))
             log.warning("cannot analyse %s: %s", printable(path), reason)
-        todo = [p for p, (size, mtime) in files.items() if known.get(p, (None, None, None))[1:3] != (size, mtime)]
+        todo = [p for p, (size, mtime) in files.items()
+                if p not in known or known[p][1:3] != (size, mtime) or known[p][4] != model_id]
         report.unchanged = len(files) - len(todo)
         gone = [p for p in known if p not in files and p not in kept]
-        vanished = {known[p][3]: (p, known[p][0]) for p in gone if known[p][3]}
-        for p in [p for p in gone if not known[p][3]]:
+        # only a current analysis may follow a rename; a stale one is dropped and its file analysed
+        vanished = {known[p][3]: (p, known[p][0]) for p in gone if known[p][3] and known[p][4] == model_id}
+        for p in [p for p in gone if not (known[p][3] and known[p][4] == model_id)]:
             db.execute("DELETE FROM tracks WHERE path = ?", (p,))
             report.removed += 1
 
@@ -158,10 +164,10 @@ def scan_library(
             title, artist, album = read_tags(Path(path))
             try:
                 f = analyse(Path(path), model)
-                _upsert(db, path, size, mtime, fp, title, artist, album, f, None)
+                _upsert(db, path, size, mtime, fp, title, artist, album, f, None, model_id)
                 report.analysed += 1
             except DecodeError as exc:
-                _upsert(db, path, size, mtime, fp, title, artist, album, None, str(exc))
+                _upsert(db, path, size, mtime, fp, title, artist, album, None, str(exc), model_id)
                 report.failed.append((path, str(exc)))
                 log.warning("cannot analyse %s: %s", printable(path), printable(str(exc)))
             if progress is not None:
@@ -199,10 +205,10 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _upsert(db, path, size, mtime, fp, title, artist, album, f, failed: str | None) -> None:
+def _upsert(db, path, size, mtime, fp, title, artist, album, f, failed: str | None, model_id: str) -> None:
     values = dict(path=path, size=size, mtime_ns=mtime, fingerprint=fp, title=title, artist=artist, album=album,
-                  failed=failed, emotion=None, quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0, key=-1, mode=1,
-                  energy=0.0, loudness_db=0.0)
+                  failed=failed, model=model_id, emotion=None, quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0,
+                  key=-1, mode=1, energy=0.0, loudness_db=0.0)
     if f is not None:
         values.update(emotion=f.emotion.astype("float32").tobytes(),
                       quadrant_probs=f.quadrant_probs.astype("float32").tobytes(), duration_s=f.duration_s,

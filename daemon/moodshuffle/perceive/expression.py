@@ -7,7 +7,6 @@ returns probabilities over EMOTIONS.
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -17,11 +16,10 @@ import numpy as np
 from moodshuffle.emotions import EMOTIONS, N_EMOTIONS
 from moodshuffle.paths import MODELS_DIR
 from moodshuffle.runtime import ModelError, dequantize_output, load_interpreter, quantize_input
-from moodshuffle.tflite_metadata import read_metadata
+from moodshuffle.tflite_metadata import CONTRACT_KEY, check_class_order
 
 FACE_SIZE = 48
-#: metadata entry written by models/train_face.py: the input encoding and the class order
-CONTRACT_KEY = "moodshuffle.contract"
+__all__ = ["CONTRACT_KEY", "ExpressionModel", "prepare_face"]  # CONTRACT_KEY: for models/train_face.py
 
 
 def prepare_face(gray: np.ndarray) -> np.ndarray:
@@ -49,7 +47,7 @@ class ExpressionModel:
                              f"expected (1, 48, 48, 1) and (1, {N_EMOTIONS})")
         if inp["dtype"] not in (np.int8, np.uint8) or out["dtype"] not in (np.int8, np.uint8):
             raise ModelError(f"{path}: expected a full-integer model, got {inp['dtype']} -> {out['dtype']}")
-        _check_class_order(path)
+        check_class_order(path, EMOTIONS, "models/train_face.py")
         self._in, self._out = inp, out
         self._lock = threading.Lock()
 
@@ -70,15 +68,3 @@ class ExpressionModel:
         floored = np.maximum(probs, 0) + 1e-6
         return floored / floored.sum(axis=1, keepdims=True)
 
-
-def _check_class_order(path: Path) -> None:
-    """The model's metadata must name EMOTIONS as its class order."""
-    try:
-        raw = read_metadata(path).get(CONTRACT_KEY)
-        contract = json.loads(raw) if raw is not None else None
-    except ValueError as exc:  # also json.JSONDecodeError
-        raise ModelError(f"{path}: unreadable contract metadata: {exc}") from exc
-    if contract is None:
-        raise ModelError(f"{path}: no '{CONTRACT_KEY}' metadata; export the model with models/train_face.py")
-    if tuple(contract.get("classes", ())) != EMOTIONS:
-        raise ModelError(f"{path}: class order {contract.get('classes')} differs from {list(EMOTIONS)}")
