@@ -16,6 +16,8 @@ import pytest
 from moodshuffle.config import Config, MqttConfig
 from moodshuffle.core import (
     Controller,
+    FeedbackGiven,
+    MoodSource,
     PlayRequested,
     RescanRequested,
     Sensor,
@@ -24,6 +26,7 @@ from moodshuffle.core import (
 )
 from moodshuffle.decide.policies import Policy
 from moodshuffle.emotions import EMOTIONS
+from moodshuffle.library.history import FeedbackKind
 from moodshuffle.report.commands import COMMANDS, CommandError, run_command
 from moodshuffle.report.mqtt import MqttBridge, remove_discovery
 from tests._tables import random_table
@@ -110,7 +113,35 @@ def test_commands_are_parsed_by_one_table_and_invalid_ones_change_nothing():
     assert requests == [VolumeChanged(42), SensorSwitched(Sensor.CAMERA, False)]
     assert core.state.policy == Policy.CALM
     assert set(COMMANDS) == {"policy/set", "camera/set", "microphone/set", "player/set", "volume/set",
-                             "library/rescan"}
+                             "library/rescan", "feedback/set", "mood/set"}
+
+
+def test_feedback_and_mood_commands_parse_strictly_and_act_on_the_controller():
+    core, rec = controller()
+    for suffix, payload, why in [
+        ("feedback/set", b"love", "must be one of like, dislike"),
+        ("feedback/set", b"like", "no track is playing"),  # not started: nothing plays
+        ("mood/set", b"elated", "mood must be one of"),
+        ("mood/set", b'{"mood": "happy", "minutes": 0}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "minutes": "60"}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "minutes": 1e9}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "hours": 1}', "unknown key"),
+        ("mood/set", b'{"mood": "auto", "minutes": 5}', "auto takes no minutes"),
+        ("mood/set", b'{"mood": ', "not valid JSON"),
+        ("mood/set", b'["happy"]', "mood must be one of"),
+    ]:
+        with pytest.raises(CommandError, match=why):
+            run_command(suffix, payload, core)
+    assert core.state.mood_source == MoodSource.SENSED and not rec.of(FeedbackGiven)
+    core.start()
+    run_command("feedback/set", b" Dislike ", core)
+    assert rec.of(FeedbackGiven)[-1].kind == FeedbackKind.DISLIKE
+    run_command("mood/set", b"SAD", core)
+    assert (core.state.mood.label, core.state.mood_source, core.state.mood_until) == ("sad", MoodSource.SET, None)
+    run_command("mood/set", b'{"mood": "happy", "minutes": 60}', core)
+    assert (core.state.mood.label, core.state.mood_until) == ("happy", 3600.0)
+    run_command("mood/set", b"auto", core)
+    assert core.state.mood_source == MoodSource.SENSED
 
 
 def test_online_discovery_state_commands_and_errors(broker):

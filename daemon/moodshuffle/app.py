@@ -22,6 +22,8 @@ from pathlib import Path
 from moodshuffle import __version__
 from moodshuffle.config import Config
 from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
+from moodshuffle.library.history import ListeningHistory
+from moodshuffle.library.recorder import HistoryRecorder
 from moodshuffle.library.stage import LibraryStage
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.sense.sampler import FaceSampler
@@ -57,6 +59,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         await self.library.open()
+        recorder = await self._open_history()
         player = None
         if self.cfg.player.enabled:
             from moodshuffle.act.player import VlcPlayer
@@ -82,8 +85,22 @@ class Daemon:
         if player is not None:
             player.close()
         self.library.close()
+        recorder.close()
         log.info("stopped")
         return 0
+
+    async def _open_history(self) -> HistoryRecorder:
+        """Restore the listening history into the controller, then record into it."""
+        history = await asyncio.to_thread(ListeningHistory, self.cfg.library.resolved_index_path(),
+                                          self.cfg.library.history_days)
+        plays = await asyncio.to_thread(history.plays)
+        feedback = await asyncio.to_thread(history.feedback_records)
+        self.core.history_loaded(plays, feedback)
+        if plays or feedback:
+            log.info("listening history: %d plays, %d likes/dislikes", len(plays), len(feedback))
+        recorder = HistoryRecorder(history)
+        self.core.add_listener(recorder)
+        return recorder
 
     def _stages(self) -> list[tuple[str, _Stage]]:
         stages: list[tuple[str, _Stage]] = [("mood", supervise("mood", self._tick_loop))]
