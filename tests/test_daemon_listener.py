@@ -123,3 +123,71 @@ def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_
         watcher.close()
         broker.stop()
         print(log.read_text()[-4000:])
+
+
+def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_4q, tmp_path):
+    music, scanned = scanned_4q
+    index = _own_index(scanned, tmp_path)
+    broker = Broker(tmp_path, free_port()).start()
+    cfg = _config(tmp_path, music, index, broker.port)
+    log = tmp_path / "daemon.log"
+    watcher = Watcher(broker.port)
+    proc = _start(cfg, log)
+    try:
+        discovery = {}
+        for component, obj in [("button", "like"), ("button", "dislike"), ("select", "set_mood"),
+                               ("event", "mood_changed"), ("event", "track_started"), ("sensor", "next_track")]:
+            _, _, payload = watcher.find(lambda m, c=component, o=obj: m[1] == f"homeassistant/{c}/e2e/{o}/config"
+                                         and m[2], 30)
+            discovery[obj] = json.loads(payload)
+        assert discovery["like"]["command_topic"] == f"{BASE}/feedback/set"
+        assert discovery["set_mood"]["options"][0] == "auto" and "sad" in discovery["set_mood"]["options"]
+        assert discovery["mood_changed"]["state_topic"] == f"{BASE}/event/mood"
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state"
+                                     and json.loads(m[2])["player"]["state"] == "playing", 30)
+        sensed = json.loads(payload)
+        assert (sensed["mood"], sensed["mood_source"], sensed["mood_until"]) == ("neutral", "sensed", None)
+        track_event = watcher.find(lambda m: m[1] == f"{BASE}/event/track", 10)
+        assert json.loads(track_event[2])["event_type"] in discovery["track_started"]["event_types"]
+
+        # malformed commands are rejected on the event topic and change nothing
+        for topic, bad in [("mood/set", "elated"), ("mood/set", '{"mood": "happy", "minutes": -5}'),
+                           ("feedback/set", "meh")]:
+            watcher.client.publish(f"{BASE}/{topic}", bad, qos=1)
+            watcher.find(lambda m, t=topic: m[1] == f"{BASE}/event" and json.loads(m[2]).get("topic") == f"{BASE}/{t}"
+                         and json.loads(m[2])["type"] == "error", 10)
+
+        # a set mood with no camera and no microphone: the queue follows it, HA hears the change
+        t0 = time.monotonic()
+        watcher.client.publish(f"{BASE}/mood/set", '{"mood": "sad", "minutes": 60}', qos=1)
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0
+                                     and json.loads(m[2])["mood_source"] == "set", 10)
+        pinned = json.loads(payload)
+        assert pinned["mood"] == "sad" and pinned["mood_until"] > pinned["updated"]
+        upcoming = pinned["upcoming"]
+        assert sum(u["valence"] for u in upcoming) / len(upcoming) < -0.2 < sum(
+            u["valence"] for u in sensed["upcoming"]) / len(sensed["upcoming"])
+        mood_event = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/event/mood", 10)[2])
+        assert mood_event == {"event_type": "sad", "from": "neutral", "confidence": 1.0}
+        assert mood_event["event_type"] in discovery["mood_changed"]["event_types"]
+
+        # a like applies to the track playing now and teaches the taste shown in the next-track sensor
+        watcher.client.publish(f"{BASE}/feedback/set", "like", qos=1)
+        liked = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "feedback",
+                                        10)[2])
+        assert liked["feedback"] == "like" and liked["mood"] == "sad"
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0
+                                     and "taste" in json.loads(m[2])["upcoming"][0]["parts"], 10)
+        assert liked["track"] == json.loads(payload)["player"]["track"]
+
+        watcher.client.publish(f"{BASE}/mood/set", "auto", qos=1)
+        watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0 and json.loads(m[2])["mood_source"] == "sensed",
+                     10)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        watcher.close()
+        broker.stop()
+        print(log.read_text()[-4000:])
