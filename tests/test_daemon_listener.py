@@ -136,7 +136,7 @@ def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_4q, tm
     try:
         discovery = {}
         for component, obj in [("button", "like"), ("button", "dislike"), ("select", "set_mood"),
-                               ("event", "mood_changed"), ("event", "track_started"), ("sensor", "next_track")]:
+                               ("event", "mood_changed"), ("event", "track_started"), ("sensor", "up_next")]:
             _, _, payload = watcher.find(lambda m, c=component, o=obj: m[1] == f"homeassistant/{c}/e2e/{o}/config"
                                          and m[2], 30)
             discovery[obj] = json.loads(payload)

@@ -325,3 +325,36 @@ def test_wrong_password_is_retried_not_fatal(broker):
         await asyncio.gather(task, return_exceptions=True)
 
     run(scenario())
+
+
+def test_discovery_ids_are_unique_and_the_listener_templates_read_the_state():
+    """The templates of the new entities rendered with Jinja (Home Assistant's template engine,
+    with its ``tojson``) against a real state: the set-mood select, the up-next sensor and its
+    why-this-track attributes."""
+    from datetime import UTC, datetime
+
+    import jinja2
+
+    from moodshuffle.report.payloads import discovery_messages, state_payload
+
+    messages = [json.loads(p) for _, p in discovery_messages(MqttConfig(), "testbox")]
+    assert len({m["unique_id"] for m in messages}) == len(messages)
+    by_id = {m["unique_id"].removeprefix("moodshuffle_testbox_"): m for m in messages}
+    env = jinja2.Environment()
+
+    def render(entity: str, key: str, state) -> str:
+        value_json = state_payload(state, datetime.now(UTC), 0.0)
+        return env.from_string(by_id[entity][key]).render(value_json=value_json)
+
+    core, _ = controller()
+    core.start()
+    assert render("set_mood", "value_template", core.state) == "auto"
+    core.feedback(FeedbackKind.LIKE)
+    core.set_mood("fear", 600.0)
+    assert render("set_mood", "value_template", core.state) == "fear"
+    head = core.state.upcoming[0]
+    assert render("up_next", "value_template", core.state) == f"{head.artist} - {head.title}"
+    attributes = json.loads(render("up_next", "json_attributes_template", core.state))
+    assert attributes["title"] == head.title and set(attributes["parts"]) == {"similarity", "transition", "penalty",
+                                                                              "taste"}
+    assert by_id["mood_changed"]["event_types"] == list(EMOTIONS)

@@ -171,7 +171,7 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
         ("event", "track_started", {"name": "Track started", "icon": "mdi:music-note",
                                     "state_topic": f"{base}/{TRACK_EVENT_TOPIC}",
                                     "event_types": list(TRACK_EVENT_TYPES)}),
-        ("sensor", "next_track", {"name": "Next track", "icon": "mdi:playlist-play", "state_topic": state,
+        ("sensor", "up_next", {"name": "Up next", "icon": "mdi:playlist-play", "state_topic": state,
                                   "value_template": "{% if value_json.upcoming %}"
                                                     "{{ value_json.upcoming[0].artist }} - "
                                                     "{{ value_json.upcoming[0].title }}{% else %}-{% endif %}",
