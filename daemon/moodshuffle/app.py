@@ -106,7 +106,7 @@ class Daemon:
     async def _open_history(self) -> HistoryRecorder:
         """Restore the listening history into the controller, then record into it."""
         history = await asyncio.to_thread(ListeningHistory, self.cfg.library.resolved_index_path(),
-                                          self.cfg.library.history_days)
+                                          self.cfg.library.history_days, prune_on_open=False)
         plays = await asyncio.to_thread(history.plays)
         feedback = await asyncio.to_thread(history.feedback_records)
         self.core.history_loaded(plays, feedback)
