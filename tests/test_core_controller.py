@@ -370,8 +370,9 @@ def test_a_dislike_teaches_the_taste_shows_as_a_score_part_and_reorders(table):
     assert rec.of(QueueReordered)[-1].reason == ReorderReason.FEEDBACK
     assert all("taste" in u.parts for u in core.state.upcoming)
     row = int(np.flatnonzero(table.ids == track.track_id)[0])
-    assert core.taste.predicted_reward(table, "neutral")[row] < 0
-    assert core.taste.predicted_reward(table, "happy")[row] == 0  # another region learned nothing
+    neutral = core.taste.predicted_reward(table, "neutral")[row]
+    assert neutral < 0
+    assert abs(core.taste.predicted_reward(table, "happy")[row]) < abs(neutral)  # a weaker prior elsewhere
 
 
 def test_feedback_with_nothing_playing_is_refused():

@@ -428,7 +428,7 @@ class Controller:
     def _rank(self, reason: ReorderReason) -> None:
         current = self._current.track_id if self._current is not None else None
         # nothing learned yet: rank exactly as without a learner (no taste part, no draws)
-        taste = self._taste.scores(self._table, self._mood.label, self._rng) if self._taste.regions else None
+        taste = self._taste.scores(self._table, self._mood.label, self._rng) if self._taste.evidence else None
         self._upcoming = tuple(rank_upcoming(
             self._table, self._mood, self._policy, self._history, self._cfg.player.upcoming, self._rng,
             self._cfg.mood, current=current, start=self._current_target, taste=taste,
