@@ -13,15 +13,21 @@ estimator's hysteresis while the point drifts, and a neutral room sits at the or
 quadrant borders would scatter its evidence; pooling the rare tense labels gives them three
 times the data, and the ranking already serves them the same music.
 
-What is learned: a Bayesian linear model per region of the reward over the track's features
+What is learned: one Bayesian linear model of the reward over the track's features
 (``FEATURES``: valence, arousal, their product, which with the intercept spans the four
-quadrants, energy, tempo, mode), so three skipped loud tracks when sad lower every other loud
-track when sad. A per-artist term (a shrunk mean of that artist's rewards in the region) adds
-what features cannot see. Features are scaled by fixed constants, not by library statistics,
+quadrants, energy, tempo, mode), hierarchical over the regions: shared weights plus one
+deviation per region (prior precision 1 and DEVIATION_PRIOR_PRECISION), so three skipped loud
+tracks when sad lower every other loud track when sad, and, as a weaker prior that evidence
+there overrides, in the other moods too (bench_feedback.py: a listener who dislikes something
+in every mood got nothing from isolated regions). A per-artist term (the artist's mean reward
+in the region, shrunk toward its mean over all regions) adds what features cannot see. Where
+the listener rejects what the mood match offers (a negative mean reward in the region,
+``rejection``), music far from the region's quadrant is lifted by as much. Features are scaled by fixed constants, not by library statistics,
 so a rescan does not change what was learned and a rebuild from history gives the same model.
 
 Exploration is Thompson sampling, one draw of the weights per ranking, and is bounded: the
-learned term is clipped to +-``TASTE_MAX`` and the sampled deviation from it to
+learned term is clipped to +-``TASTE_MAX`` (0.6: at 0.3 a listener who skips the matched
+music could not be served, bench_feedback.py) and the sampled deviation from it to
 +-``EXPLORE_MAX`` (score units, where similarity spans [-1, 1] and the shuffle temperature is
 0.1), so taste reorders the candidates near the mood without taking the queue over. A region
 with no evidence scores 0 everywhere: nothing learned, nothing changed.
