@@ -22,14 +22,15 @@ there overrides, in the other moods too (bench_feedback.py: a listener who disli
 in every mood got nothing from isolated regions). A per-artist term (the artist's mean reward
 in the region, shrunk toward its mean over all regions) adds what features cannot see. Where
 the listener rejects what the mood match offers (a negative mean reward in the region,
-``rejection``), music far from the region's quadrant is lifted by as much. Features are scaled by fixed constants, not by library statistics,
-so a rescan does not change what was learned and a rebuild from history gives the same model.
+``rejection``), music far from the region's quadrant is lifted by as much. Features are
+scaled by fixed constants, not by library statistics, so a rescan does not change what was
+learned and a rebuild from history gives the same model.
 
 Exploration is Thompson sampling, one draw of the weights per ranking, and is bounded: the
 learned term is clipped to +-``TASTE_MAX`` (0.6: at 0.3 a listener who skips the matched
 music could not be served, bench_feedback.py) and the sampled deviation from it to
 +-``EXPLORE_MAX`` (score units, where similarity spans [-1, 1] and the shuffle temperature is
-0.1), so taste reorders the candidates near the mood without taking the queue over. A region
+0.1), so taste reorders the candidates near the mood without taking the queue over. A model
 with no evidence scores 0 everywhere: nothing learned, nothing changed.
 """
 
