@@ -38,7 +38,7 @@ class HistoryRecorder(CoreListener):
         # a daemon thread: a write stuck behind another process's lock must not hold up the exit
         self._thread = threading.Thread(target=self._run, name="history", daemon=True)
         self._thread.start()
-        self._queue.put(self._history.prune)
+        self._queue.put(self._prune)
 
     def track_started(self, event: TrackStarted) -> None:
         if event.context is None:
@@ -73,6 +73,11 @@ class HistoryRecorder(CoreListener):
             log.warning("listening history: the index is busy; the last events were not written")
             return
         self._history.close()
+
+    def _prune(self) -> None:
+        gone = self._history.prune()
+        if gone:
+            log.info("listening history: %d rows older than %g days pruned", gone, self._history.retention_days)
 
     def _run(self) -> None:
         while (write := self._queue.get()) is not None:
