@@ -5,6 +5,7 @@ and Home Assistant gets buttons, a select, event entities and a next-track senso
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -16,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from moodshuffle.library.history import FeedbackKind, ListeningHistory, PlayOutcome
+from moodshuffle.library.index import connect
 from tests.broker import Broker, free_port
 from tests.test_e2e import BASE, Watcher
 
@@ -36,11 +38,15 @@ def _config(tmp_path: Path, music: Path, index: Path, port: int) -> Path:
 
 
 def _own_index(scanned: Path, tmp_path: Path) -> Path:
-    """A copy of the session's scanned index: the history is written into it."""
+    """A copy of the session's scanned index with no listening history (daemons of other tests
+    wrote theirs into it); this test's daemon writes its own."""
     index = tmp_path / "index.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{scanned}{suffix}").exists():
             shutil.copy(f"{scanned}{suffix}", f"{index}{suffix}")
+    with contextlib.closing(connect(index)) as db:
+        db.execute("DELETE FROM plays")
+        db.execute("DELETE FROM feedback")
     return index
 
 
