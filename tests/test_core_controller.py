@@ -14,9 +14,12 @@ from moodshuffle.core import (
     Controller,
     CoreListener,
     Event,
+    FeedbackGiven,
     MoodChanged,
+    MoodSource,
     PauseRequested,
     PlaybackState,
+    PlayEnded,
     PlayerAction,
     PlayRequested,
     QueueReordered,
@@ -35,6 +38,7 @@ from moodshuffle.core import (
 from moodshuffle.core.state import MOOD_EPSILON
 from moodshuffle.decide.policies import Policy
 from moodshuffle.emotions import INDEX
+from moodshuffle.library.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
 from moodshuffle.observations import FaceObservation, VoiceObservation
 from moodshuffle.report.live import LiveView
 from tests._tables import random_table, table_from_4q_labels
@@ -64,6 +68,9 @@ for _name in [n for n in vars(CoreListener) if not n.startswith("_")]:
 @pytest.fixture(scope="module")
 def table(shared_data):
     return table_from_4q_labels(shared_data)
+
+
+CONTEXT = MoodContext("sad", -0.6, -0.3, "match")
 
 
 def config(**mood) -> Config:
@@ -316,6 +323,7 @@ def test_every_event_reaches_its_own_listener_method():
     state = core.state
     events = [StateChanged(state), MoodChanged("sad", "happy", 0.5),
               QueueReordered(ReorderReason.START, Policy.MATCH, (), state.mood, None), TrackStarted(track),
+              PlayEnded(track, CONTEXT, 3.0, PlayOutcome.SKIPPED), FeedbackGiven(track, FeedbackKind.LIKE, CONTEXT),
               TrackFailed(track, "x"), PlayRequested(track), PauseRequested(True), VolumeChanged(3),
               SensorSwitched(Sensor.MICROPHONE, True), RescanRequested(), StageFailed("camera", "x")]
     names = []
@@ -379,3 +387,96 @@ def test_a_failed_stage_is_an_event_and_in_the_state_until_it_recovers(table):
     assert [stage for stage, _ in core.state.errors] == ["library"]
     core.scan_finished(table)
     assert core.state.errors == ()
+
+
+# ----------------------------------------------------------------- the listener: history, feedback, set mood
+def test_every_play_ends_once_with_how_it_ended_and_the_mood_it_started_in(table):
+    core, rec = running(table)
+    first = play_head(core, rec)
+    core.player_command(PlayerAction.NEXT)
+    core.track_stopped(first, 4.0)
+    second = play_head(core, rec)
+    core.track_finished(second)
+    third = play_head(core, rec)
+    core.track_failed(third, "gone")
+    fourth = play_head(core, rec)
+    core.player_command(PlayerAction.PLAY)  # nothing to do: still playing
+    core.track_stopped(fourth, 12.0)  # replaced without a `next`: stopped, not skipped
+    core.track_stopped(fourth, 13.0)  # a second report of the same play changes nothing
+    ended = [(e.track.track_id, e.outcome, e.heard_s) for e in rec.of(PlayEnded)]
+    duration = float(table.duration_s[np.flatnonzero(table.ids == second)[0]])
+    assert ended == [(first, PlayOutcome.SKIPPED, 4.0), (second, PlayOutcome.COMPLETED, duration),
+                     (third, PlayOutcome.FAILED, 0.0), (fourth, PlayOutcome.STOPPED, 12.0)]
+    assert {(e.context.label, e.context.policy) for e in rec.of(PlayEnded)} == {("neutral", "match")}
+    assert rec.of(TrackStarted)[0].context == rec.of(PlayEnded)[0].context
+
+
+def test_a_dislike_teaches_the_taste_shows_as_a_score_part_and_reorders(table):
+    core, rec = running(table)
+    assert "taste" not in core.state.upcoming[0].parts  # nothing learned: ranked as without a learner
+    track = rec.of(PlayRequested)[-1].track
+    assert core.feedback(FeedbackKind.DISLIKE) is True  # requested, not yet audible: still "now playing"
+    given = rec.of(FeedbackGiven)[-1]
+    assert (given.track, given.kind, given.context.label) == (track, FeedbackKind.DISLIKE, "neutral")
+    assert rec.of(QueueReordered)[-1].reason == ReorderReason.FEEDBACK
+    assert all("taste" in u.parts for u in core.state.upcoming)
+    row = int(np.flatnonzero(table.ids == track.track_id)[0])
+    neutral = core.taste.predicted_reward(table, "neutral")[row]
+    assert neutral < 0
+    assert abs(core.taste.predicted_reward(table, "happy")[row]) < abs(neutral)  # a weaker prior elsewhere
+
+
+def test_feedback_with_nothing_playing_is_refused():
+    core = Controller(config(), 0.0, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    core.start()
+    assert core.feedback(FeedbackKind.LIKE) is False
+    assert not rec.of(FeedbackGiven)
+
+
+def test_a_set_mood_overrides_the_sensed_one_until_its_time_runs_out(table):
+    core, rec = running(table)
+    core.tick(1.0)
+    core.set_mood("sad", duration_s=60.0)
+    state = core.state
+    assert (state.mood.label, state.mood_source, state.mood_until) == ("sad", MoodSource.SET, 61.0)
+    assert rec.of(MoodChanged)[-1].current == "sad"
+    assert np.mean([u.va[0] for u in state.upcoming]) < -0.2  # the queue follows the set mood
+    feel(core, "happy", 2.0, 30.0)  # a happy room does not move a set mood
+    assert core.state.mood.label == "sad"
+    core.tick(61.0)
+    assert (core.state.mood.label, core.state.mood_source, core.state.mood_until) == ("happy", MoodSource.SENSED,
+                                                                                     None)
+    core.set_mood("angry")
+    core.tick(10_000.0)
+    assert core.state.mood.label == "angry"  # no duration: until `auto`
+    core.set_mood(None)
+    assert core.state.mood_source == MoodSource.SENSED
+    with pytest.raises(ValueError, match="mood: must be one of"):
+        core.set_mood("elated")
+
+
+def test_the_stored_history_restores_the_no_repeat_window_skips_and_taste(table):
+    core, rec = running(table)
+    played = []
+    for _ in range(5):
+        played.append(play_head(core, rec))
+        core.player_command(PlayerAction.NEXT)
+        core.track_stopped(played[-1], 3.0)
+    core.feedback(FeedbackKind.DISLIKE)
+    disliked = rec.of(FeedbackGiven)[-1].track.track_id
+    plays = [PlayRecord(i, e.track.track_id, e.track.path, float(i), float(e.track.duration_s), e.context,
+                        e.heard_s, e.outcome) for i, e in enumerate(rec.of(PlayEnded))]
+    feedback = [FeedbackRecord(e.track.track_id, e.track.path, 9.0, e.kind, e.context) for e in rec.of(FeedbackGiven)]
+
+    restarted = Controller(config(), 0.0, np.random.default_rng(0))
+    restarted.history_loaded(plays, feedback)
+    restarted.library_loaded(table)
+    restarted.start()
+    assert restarted.history.last(5) == played
+    assert restarted.history.skips == core.history.skips
+    assert restarted.taste.same_as(core.taste)
+    row = int(np.flatnonzero(table.ids == disliked)[0])
+    assert restarted.taste.predicted_reward(table, "neutral")[row] < 0
+    assert not {u.track_id for u in restarted.state.upcoming} & set(played)

@@ -73,3 +73,48 @@ def test_other_checks_and_disabled_parts_add_nothing():
 def test_split_fix():
     assert split_fix("cannot reach x:1 -- fix: start it") == ("cannot reach x:1", "start it")
     assert split_fix("check crashed: boom") == ("check crashed: boom", "")
+
+
+def test_a_fresh_start_with_nothing_configured_prints_one_block_and_no_probe_noise(tmp_path):
+    """The shipped config.yaml as `scripts/run.sh` runs it, on a machine with no music, no camera
+    and (here) no sound card: one block of guidance, no JACK or ALSA lines."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    out = tmp_path / "console.txt"
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    env.pop("JOURNAL_STREAM", None)
+    with open(out, "w") as console:
+        proc = subprocess.Popen([sys.executable, "-m", "moodshuffle", "-c", str(REPO / "config.yaml"), "run"],
+                                stdout=console, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while "Check again with" not in out.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        # the microphone stage probes PortAudio after the block: give it that time, then stop
+        deadline = time.monotonic() + 60
+        while "microphone" not in out.read_text().split("Check again with", 1)[1]:
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.read_text()
+    print(text)
+    assert text.count("something is missing") == 1
+    block = text.split("something is missing:", 1)[1].split("Check again with", 1)[0]
+    assert "music" in block and str(tmp_path / "Music") in block and "camera" in block
+    with socket.socket() as s:
+        broker_up = s.connect_ex(("127.0.0.1", 1883)) == 0
+    assert ("broker" in block) != broker_up
+    lowered = text.lower()
+    assert "jack" not in lowered and "alsa lib" not in lowered and "cannot connect to server" not in lowered

@@ -16,6 +16,8 @@ import pytest
 from moodshuffle.config import Config, MqttConfig
 from moodshuffle.core import (
     Controller,
+    FeedbackGiven,
+    MoodSource,
     PlayRequested,
     RescanRequested,
     Sensor,
@@ -24,6 +26,7 @@ from moodshuffle.core import (
 )
 from moodshuffle.decide.policies import Policy
 from moodshuffle.emotions import EMOTIONS
+from moodshuffle.library.history import FeedbackKind
 from moodshuffle.report.commands import COMMANDS, CommandError, run_command
 from moodshuffle.report.mqtt import MqttBridge, remove_discovery
 from tests._tables import random_table
@@ -110,7 +113,35 @@ def test_commands_are_parsed_by_one_table_and_invalid_ones_change_nothing():
     assert requests == [VolumeChanged(42), SensorSwitched(Sensor.CAMERA, False)]
     assert core.state.policy == Policy.CALM
     assert set(COMMANDS) == {"policy/set", "camera/set", "microphone/set", "player/set", "volume/set",
-                             "library/rescan"}
+                             "library/rescan", "feedback/set", "mood/set"}
+
+
+def test_feedback_and_mood_commands_parse_strictly_and_act_on_the_controller():
+    core, rec = controller()
+    for suffix, payload, why in [
+        ("feedback/set", b"love", "must be one of like, dislike"),
+        ("feedback/set", b"like", "no track is playing"),  # not started: nothing plays
+        ("mood/set", b"elated", "mood must be one of"),
+        ("mood/set", b'{"mood": "happy", "minutes": 0}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "minutes": "60"}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "minutes": 1e9}', "minutes must be a number"),
+        ("mood/set", b'{"mood": "happy", "hours": 1}', "unknown key"),
+        ("mood/set", b'{"mood": "auto", "minutes": 5}', "auto takes no minutes"),
+        ("mood/set", b'{"mood": ', "not valid JSON"),
+        ("mood/set", b'["happy"]', "mood must be one of"),
+    ]:
+        with pytest.raises(CommandError, match=why):
+            run_command(suffix, payload, core)
+    assert core.state.mood_source == MoodSource.SENSED and not rec.of(FeedbackGiven)
+    core.start()
+    run_command("feedback/set", b" Dislike ", core)
+    assert rec.of(FeedbackGiven)[-1].kind == FeedbackKind.DISLIKE
+    run_command("mood/set", b"SAD", core)
+    assert (core.state.mood.label, core.state.mood_source, core.state.mood_until) == ("sad", MoodSource.SET, None)
+    run_command("mood/set", b'{"mood": "happy", "minutes": 60}', core)
+    assert (core.state.mood.label, core.state.mood_until) == ("happy", 3600.0)
+    run_command("mood/set", b"auto", core)
+    assert core.state.mood_source == MoodSource.SENSED
 
 
 def test_online_discovery_state_commands_and_errors(broker):
@@ -295,3 +326,36 @@ def test_wrong_password_is_retried_not_fatal(broker):
         await asyncio.gather(task, return_exceptions=True)
 
     run(scenario())
+
+
+def test_discovery_ids_are_unique_and_the_listener_templates_read_the_state():
+    """The templates of the new entities rendered with Jinja (Home Assistant's template engine,
+    with its ``tojson``) against a real state: the set-mood select, the up-next sensor and its
+    why-this-track attributes."""
+    from datetime import UTC, datetime
+
+    import jinja2
+
+    from moodshuffle.report.payloads import discovery_messages, state_payload
+
+    messages = [json.loads(p) for _, p in discovery_messages(MqttConfig(), "testbox")]
+    assert len({m["unique_id"] for m in messages}) == len(messages)
+    by_id = {m["unique_id"].removeprefix("moodshuffle_testbox_"): m for m in messages}
+    env = jinja2.Environment()
+
+    def render(entity: str, key: str, state) -> str:
+        value_json = state_payload(state, datetime.now(UTC), 0.0)
+        return env.from_string(by_id[entity][key]).render(value_json=value_json)
+
+    core, _ = controller()
+    core.start()
+    assert render("set_mood", "value_template", core.state) == "auto"
+    core.feedback(FeedbackKind.LIKE)
+    core.set_mood("fear", 600.0)
+    assert render("set_mood", "value_template", core.state) == "fear"
+    head = core.state.upcoming[0]
+    assert render("up_next", "value_template", core.state) == f"{head.artist} - {head.title}"
+    attributes = json.loads(render("up_next", "json_attributes_template", core.state))
+    assert attributes["title"] == head.title and set(attributes["parts"]) == {"similarity", "transition", "penalty",
+                                                                              "taste"}
+    assert by_id["mood_changed"]["event_types"] == list(EMOTIONS)

@@ -60,7 +60,7 @@ def test_early_skip_is_under_30_s_and_under_half_the_track():
     assert play_reward(PlayOutcome.FAILED, 0, 240) is None and play_reward(None, None, 240) is None
 
 
-def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_only():
+def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_most():
     table = random_table(400, seed=3)
     loud = np.flatnonzero(table.energy > 0.8)
     quiet = np.flatnonzero(table.energy < 0.3)
@@ -70,13 +70,17 @@ def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_on
         model.learn_play(table, int(row), "sad", PlayOutcome.SKIPPED, 5.0)
     sad = model.scores(table, "sad")
     assert sad[unseen_loud].mean() < sad[quiet].mean() - 0.05
-    assert (sad[unseen_loud] < 0).mean() > 0.9
-    assert not model.scores(table, "happy").any(), "nothing was learned about happy"
-    # teaching happy the opposite leaves sad as it was
+    assert (sad[unseen_loud] < 0).mean() > 0.8
+    # the shared part carries the dislike into happy as a weaker prior (bench_feedback.py: a
+    # listener who dislikes something in every mood was not served by isolated regions) ...
+    happy = model.scores(table, "happy")
+    gap = lambda s: s[quiet].mean() - s[unseen_loud].mean()  # noqa: E731
+    assert 0 < gap(happy) < gap(sad)
+    # ... that evidence in happy overrides, while sad keeps its dislike
     for row in loud[3:6]:
         model.learn_play(table, int(row), "happy", PlayOutcome.COMPLETED, 200.0)
-    assert np.array_equal(model.scores(table, "sad"), sad)
-    assert model.scores(table, "happy")[loud[6:]].mean() > 0
+    assert model.scores(table, "happy")[loud[6:]].mean() > happy[loud[6:]].mean()
+    assert gap(model.scores(table, "sad")) > 0
 
 
 def test_exploration_is_bounded_and_real():
@@ -93,7 +97,26 @@ def test_exploration_is_bounded_and_real():
     draws = np.stack([model.scores(table, "sad", np.random.default_rng(s)) for s in range(200)])
     assert np.abs(draws - mean).max() <= taste_mod.EXPLORE_MAX + 1e-6
     assert np.abs(draws - mean).max() > taste_mod.EXPLORE_MAX / 4, "Thompson draws do explore"
-    assert not model.scores(table, "happy", np.random.default_rng(0)).any(), "no evidence, no exploration"
+    assert not TasteModel().scores(table, "happy", np.random.default_rng(0)).any(), "no evidence, no exploration"
+
+
+def test_a_region_where_the_mood_match_is_mostly_skipped_loosens_the_match():
+    table = random_table(300, seed=6)
+    model = TasteModel()
+    q2 = np.flatnonzero((table.va[:, 0] < -0.2) & (table.va[:, 1] > 0.2))
+    for row in q2[:8]:  # angry, and every angry track is skipped
+        model.learn_play(table, int(row), "angry", PlayOutcome.SKIPPED, 4.0)
+    rejected = model.rejection("Q2")
+    assert rejected > 0 and model.rejection("Q1") == 0
+    angry = model.scores(table, "angry")
+    q1 = np.flatnonzero((table.va[:, 0] > 0.2) & (table.va[:, 1] > 0.2))
+    assert angry[q1].mean() > angry[q2[8:]].mean() + 0.2
+    for row in q2[8:30]:  # heard to the end now: the match is loosened less, then not at all
+        model.learn_play(table, int(row), "angry", PlayOutcome.COMPLETED, 200.0)
+    assert 0 < model.rejection("Q2") < rejected / 4
+    for row in q2[8:30]:
+        model.learn_play(table, int(row), "angry", PlayOutcome.COMPLETED, 200.0)
+    assert model.rejection("Q2") == 0
 
 
 def test_rebuilding_from_the_stored_history_gives_the_same_model(tmp_path):
@@ -133,9 +156,9 @@ def test_a_track_that_left_the_library_teaches_nothing_and_a_re_added_one_is_fou
     from moodshuffle.library.history import FeedbackRecord
 
     gone = FeedbackRecord(999, "/gone.ogg", 1.0, FeedbackKind.DISLIKE, ctx)
-    assert rebuild_taste(table, [], [gone]).regions == {}
+    assert rebuild_taste(table, [], [gone]).evidence == {}
     readded = FeedbackRecord(999, table.paths[3], 1.0, FeedbackKind.DISLIKE, ctx)
-    assert rebuild_taste(table, [], [readded]).regions["Q3"].evidence == 1
+    assert rebuild_taste(table, [], [readded]).evidence == {"Q3": 1}
 
 
 def test_an_artist_disliked_in_a_mood_sinks_its_other_tracks_in_that_mood():

@@ -22,11 +22,15 @@ from pathlib import Path
 from moodshuffle import __version__
 from moodshuffle.config import Config
 from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
+from moodshuffle.doctor import CheckResult, run_checks
+from moodshuffle.first_run import startup_advice
+from moodshuffle.library.history import ListeningHistory
+from moodshuffle.library.recorder import HistoryRecorder
 from moodshuffle.library.stage import LibraryStage
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
-from moodshuffle.supervise import supervise
+from moodshuffle.supervise import in_daemon_thread, supervise
 
 log = logging.getLogger("moodshuffle")
 
@@ -38,8 +42,9 @@ _Stage = Coroutine[object, object, None]
 
 
 class Daemon:
-    def __init__(self, cfg: Config, live: bool = False) -> None:
+    def __init__(self, cfg: Config, live: bool = False, config_path: Path | None = None) -> None:
         self.cfg = cfg
+        self.config_path = config_path
         self.core = Controller(cfg, time.monotonic())
         self.notifier = SystemdNotifier()
         self._stop = asyncio.Event()
@@ -57,7 +62,10 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        # before the camera stage opens the device; the broker is asked in the background
+        local = await asyncio.to_thread(run_checks, self.cfg, ("camera", "library"))
         await self.library.open()
+        recorder = await self._open_history()
         player = None
         if self.cfg.player.enabled:
             from moodshuffle.act.player import VlcPlayer
@@ -65,6 +73,7 @@ class Daemon:
             player = VlcPlayer(self.cfg.player, self.core, loop)
             self.core.add_listener(player)
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._stages()]
+        tasks.append(asyncio.create_task(self._advise(local), name="advice"))
         state = self.core.state
         log.info("moodshuffle %s running as %s (policy %s, %d tracks)", __version__, self.cfg.device_id,
                  state.policy, state.library.tracks)
@@ -83,8 +92,30 @@ class Daemon:
         if player is not None:
             player.close()
         self.library.close()
+        recorder.close()
         log.info("stopped")
         return 0
+
+    async def _advise(self, local: list[CheckResult]) -> None:
+        """Once, at start: the one block of guidance when camera, music or broker is missing."""
+        # a daemon thread: a broker that never answers must not hold up SIGTERM
+        broker = await in_daemon_thread(run_checks, self.cfg, ("broker",))
+        block = startup_advice(self.cfg, [*local, *broker], self.config_path)
+        if block is not None:
+            log.warning("%s", block)
+
+    async def _open_history(self) -> HistoryRecorder:
+        """Restore the listening history into the controller, then record into it."""
+        history = await asyncio.to_thread(ListeningHistory, self.cfg.library.resolved_index_path(),
+                                          self.cfg.library.history_days, prune_on_open=False)
+        plays = await asyncio.to_thread(history.plays)
+        feedback = await asyncio.to_thread(history.feedback_records)
+        self.core.history_loaded(plays, feedback)
+        if plays or feedback:
+            log.info("listening history: %d plays, %d likes/dislikes", len(plays), len(feedback))
+        recorder = HistoryRecorder(history)
+        self.core.add_listener(recorder)
+        return recorder
 
     def _stages(self) -> list[tuple[str, _Stage]]:
         stages: list[tuple[str, _Stage]] = [("mood", self._supervised("mood", self._tick_loop))]
@@ -159,9 +190,10 @@ class Daemon:
                 log.error("a loop stalled: not pinging the watchdog")
 
 
-def run(cfg: Config, live: bool = False) -> int:
-    """``moodshuffle run``: run until SIGTERM/SIGINT; 0 on a clean stop."""
-    return asyncio.run(Daemon(cfg, live=live).run())
+def run(cfg: Config, live: bool = False, config_path: Path | None = None) -> int:
+    """``moodshuffle run``: run until SIGTERM/SIGINT; 0 on a clean stop. ``config_path``: the
+    file the config came from (named in the first-run guidance)."""
+    return asyncio.run(Daemon(cfg, live=live, config_path=config_path).run())
 
 
 def remove_discovery(cfg: Config) -> int:

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.remove_discovery:
                 return app.remove_discovery(cfg)
-            return app.run(cfg, live=args.live)
+            return app.run(cfg, live=args.live, config_path=args.config)
         if args.command == "scan":
             from moodshuffle.library.cli import scan_command
 

@@ -12,8 +12,10 @@ the sensing and library stages) subclass ``CoreListener``; the controller import
 from moodshuffle.core.controller import SKIP_WINDOW_S, Controller
 from moodshuffle.core.events import (
     Event,
+    FeedbackGiven,
     MoodChanged,
     PauseRequested,
+    PlayEnded,
     PlayRequested,
     QueueReordered,
     RescanRequested,
@@ -27,6 +29,7 @@ from moodshuffle.core.events import (
 from moodshuffle.core.listener import CoreListener, deliver
 from moodshuffle.core.state import (
     LibraryState,
+    MoodSource,
     PlaybackState,
     PlayerAction,
     PlayerState,
@@ -39,8 +42,9 @@ from moodshuffle.core.state import (
 )
 
 __all__ = [
-    "SKIP_WINDOW_S", "Controller", "CoreListener", "Event", "LibraryState", "MoodChanged", "PauseRequested",
-    "PlayRequested", "PlaybackState", "PlayerAction", "PlayerState", "QueueReordered", "ReorderReason",
-    "RescanRequested", "Sensor", "SensorSwitched", "StageFailed", "StageStatus", "State", "StateChanged", "TrackFailed",
-    "TrackStarted", "VoiceState", "VolumeChanged", "deliver", "worth_publishing",
+    "SKIP_WINDOW_S", "Controller", "CoreListener", "Event", "FeedbackGiven", "LibraryState", "MoodChanged",
+    "MoodSource", "PauseRequested", "PlayEnded", "PlayRequested", "PlaybackState", "PlayerAction", "PlayerState",
+    "QueueReordered", "ReorderReason", "RescanRequested", "Sensor", "SensorSwitched", "StageFailed", "StageStatus",
+    "State", "StateChanged", "TrackFailed", "TrackStarted", "VoiceState", "VolumeChanged", "deliver",
+    "worth_publishing",
 ]

@@ -16,16 +16,18 @@ import functools
 import logging
 import os
 from collections import deque
-from collections.abc import Callable
-from typing import Concatenate, ParamSpec
+from collections.abc import Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
 from moodshuffle.config import Config
 from moodshuffle.core.events import (
     Event,
+    FeedbackGiven,
     MoodChanged,
     PauseRequested,
+    PlayEnded,
     PlayRequested,
     QueueReordered,
     RescanRequested,
@@ -40,6 +42,7 @@ from moodshuffle.core.listener import CoreListener, deliver
 from moodshuffle.core.state import (
     SPEECH_RECENT_S,
     LibraryState,
+    MoodSource,
     PlaybackState,
     PlayerAction,
     PlayerState,
@@ -52,7 +55,10 @@ from moodshuffle.core.state import (
 )
 from moodshuffle.decide.policies import Policy
 from moodshuffle.decide.ranking import PlayHistory, UpcomingTrack, rank_upcoming
-from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.decide.taste import TasteModel, feedback_reward, rebuild_taste
+from moodshuffle.emotions import CLASS_VA, EMOTIONS, INDEX
+from moodshuffle.estimate.mood import MoodEstimator, MoodState
+from moodshuffle.library.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
 from moodshuffle.library.table import Track, TrackTable
 from moodshuffle.logs import printable
 from moodshuffle.observations import Observation, VoiceObservation
@@ -63,16 +69,17 @@ log = logging.getLogger("moodshuffle")
 SKIP_WINDOW_S = 30.0
 
 P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def _input(method: Callable[Concatenate[Controller, P], None]) -> Callable[Concatenate[Controller, P], None]:
+def _input(method: Callable[Concatenate[Controller, P], R]) -> Callable[Concatenate[Controller, P], R]:
     """Mark a public input: when the outermost one returns, publish and deliver."""
 
     @functools.wraps(method)
-    def wrapper(self: Controller, /, *args: P.args, **kwargs: P.kwargs) -> None:
+    def wrapper(self: Controller, /, *args: P.args, **kwargs: P.kwargs) -> R:
         self._depth += 1
         try:
-            method(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         finally:
             self._depth -= 1
             if self._depth == 0:
@@ -81,8 +88,20 @@ def _input(method: Callable[Concatenate[Controller, P], None]) -> Callable[Conca
     return wrapper
 
 
+def pinned_mood(label: str, sensed: MoodState) -> MoodState:
+    """The mood ``label`` (one of EMOTIONS) as a certain mood state; faces, evidence and voice
+    stay what was sensed."""
+    probs = np.zeros(len(EMOTIONS), np.float32)
+    probs[INDEX[label]] = 1.0
+    v, a = CLASS_VA[INDEX[label]]
+    return MoodState(probs=probs, valence=float(v), arousal=float(a), confidence=1.0, label=label,
+                     faces=sensed.faces, last_evidence=sensed.last_evidence, timestamp=sensed.timestamp,
+                     voice_arousal=sensed.voice_arousal, speech_recent=sensed.speech_recent)
+
+
 class Controller:
-    """Owns the mood, the policy, the play history, the upcoming list and the journey target."""
+    """Owns the mood, the policy, the play history, the taste learned from the listener, the
+    upcoming list and the journey target."""
 
     def __init__(self, cfg: Config, now: float, rng: np.random.Generator | None = None) -> None:
         self._cfg = cfg
@@ -104,6 +123,15 @@ class Controller:
         self._voice_arousal: float | None = None
         self._last_speech: float | None = None
         self._history = PlayHistory()
+        #: what teaches the taste model; it is learned again from these whenever the table changes
+        #: (rows and features belong to a table)
+        self._plays: list[PlayRecord] = []
+        self._feedback: list[FeedbackRecord] = []
+        self._taste = TasteModel()
+        #: the play heard now, with the context it started in (ends with a PlayEnded)
+        self._open: tuple[Track, MoodContext] | None = None
+        #: a mood set by command: (label, until in monotonic seconds or None)
+        self._pinned: tuple[str, float | None] | None = None
         self._table = TrackTable.empty()
         self._scanning = False
         self._unavailable: tuple[str, ...] = ()
@@ -139,12 +167,19 @@ class Controller:
             player=PlayerState(self._playback, volume, self._current), upcoming=self._upcoming,
             library=LibraryState(len(self._table), self._scanning, self._unavailable),
             errors=tuple(sorted(self._errors.items())),
+            mood_source=MoodSource.SET if self._pinned is not None else MoodSource.SENSED,
+            mood_until=self._pinned[1] if self._pinned is not None else None,
         )
 
     @property
     def history(self) -> PlayHistory:
         """What has played and what was skipped, in which mood (read it, do not change it)."""
         return self._history
+
+    @property
+    def taste(self) -> TasteModel:
+        """What the listener was learned to like, per mood region (read it, do not change it)."""
+        return self._taste
 
     def sensor_wanted(self, sensor: Sensor) -> bool:
         """Whether ``sensor`` should be on (config, then the latest command): for a stage that
@@ -187,8 +222,15 @@ class Controller:
     def tick(self, now: float) -> None:
         """The clock (monotonic seconds): fold the observations into the mood."""
         self._now = now
+        if self._pinned is not None and self._pinned[1] is not None and now >= self._pinned[1]:
+            log.info("the mood set to %s has run its time: back to the sensed mood", self._pinned[0])
+            self._pinned = None
+        self._update_mood()
+
+    def _update_mood(self) -> None:
         previous = self._mood
-        self._mood = self._estimator.update(now)
+        sensed = self._estimator.update(self._now)
+        self._mood = pinned_mood(self._pinned[0], sensed) if self._pinned is not None else sensed
         if self._mood.label != previous.label:
             log.info("mood changed: %s -> %s (confidence %.2f, valence %+.2f, arousal %+.2f)", previous.label,
                      self._mood.label, self._mood.confidence, self._mood.valence, self._mood.arousal)
@@ -197,6 +239,19 @@ class Controller:
             self._reorder(ReorderReason.MOOD_CHANGED)
 
     # ----------------------------------------------------------------- library and sensors
+    @_input
+    def history_loaded(self, plays: Sequence[PlayRecord], feedback: Sequence[FeedbackRecord]) -> None:
+        """The stored listening history, oldest first: restores the no-repeat window, the skips
+        and the taste model (call it before ``start``; later calls add to what is known)."""
+        for play in plays:
+            self._history.record_play(play.track_id)
+            if play.outcome == PlayOutcome.SKIPPED and play.heard_s is not None and play.heard_s < SKIP_WINDOW_S:
+                self._history.record_skip(play.track_id, play.context.label)
+        self._plays.extend(plays)
+        self._feedback.extend(feedback)
+        self._taste = rebuild_taste(self._table, self._plays, self._feedback)
+        self._reorder(ReorderReason.LIBRARY)
+
     @_input
     def start(self) -> None:
         """Choose the first upcoming list and start playing (once the listeners are in place)."""
@@ -256,6 +311,7 @@ class Controller:
     def _set_table(self, table: TrackTable) -> None:
         # the table and the upcoming list change together: rows of the old table mean nothing in the new one
         self._table = table
+        self._taste = rebuild_taste(table, self._plays, self._feedback)
         self._reorder(ReorderReason.LIBRARY)
 
     # ----------------------------------------------------------------- player reports
@@ -266,25 +322,33 @@ class Controller:
             return
         track = self._current
         self._history.record_play(track_id)
+        context = self._context()
+        self._open = (track, context)
         log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
-        self._emit(TrackStarted(track))
+        self._emit(TrackStarted(track, context))
         self._reorder(ReorderReason.TRACK_STARTED)
 
     @_input
     def track_finished(self, track_id: int) -> None:
         """The player: the track played to its end."""
+        if self._open is not None and self._open[0].track_id == track_id:
+            self._end_play(float(self._open[0].duration_s), PlayOutcome.COMPLETED)
         if self._current is not None and self._current.track_id == track_id:
             self._advance()
 
     @_input
     def track_stopped(self, track_id: int, position_s: float) -> None:
-        """The player: the track was replaced by another (``next``) after ``position_s``."""
-        if self._skipping != track_id:
-            return
-        self._skipping = None
-        if position_s < SKIP_WINDOW_S:
-            self._history.record_skip(track_id, self._mood.label)
-            log.info("skipped after %.0f s: track %d (a dislike in mood %s)", position_s, track_id, self._mood.label)
+        """The player: the track was replaced by another after ``position_s`` (by ``next``: a
+        skip)."""
+        skipped = self._skipping == track_id
+        if skipped:
+            self._skipping = None
+            if position_s < SKIP_WINDOW_S:
+                self._history.record_skip(track_id, self._mood.label)
+                log.info("skipped after %.0f s: track %d (a dislike in mood %s)", position_s, track_id,
+                         self._mood.label)
+        if self._open is not None and self._open[0].track_id == track_id:
+            self._end_play(position_s, PlayOutcome.SKIPPED if skipped else PlayOutcome.STOPPED)
 
     @_input
     def track_failed(self, track_id: int, reason: str) -> None:
@@ -295,6 +359,8 @@ class Controller:
         if track is None:
             return
         log.warning("cannot play %s: %s (skipped)", printable(track.path), reason)
+        if self._open is not None and self._open[0].track_id == track_id:
+            self._end_play(0.0, PlayOutcome.FAILED)
         self._emit(TrackFailed(track, reason))
         if current is not None:
             self._current = None
@@ -345,12 +411,66 @@ class Controller:
     def rescan(self) -> None:
         self._emit(RescanRequested())
 
+    @_input
+    def feedback(self, kind: FeedbackKind) -> bool:
+        """The listener likes or dislikes the track playing now, in the mood now; False (nothing
+        learned) when no track is playing."""
+        track = self._current if self._playback in (PlaybackState.PLAYING, PlaybackState.PAUSED) else None
+        if track is None:
+            return False
+        context = self._context()
+        self._feedback.append(FeedbackRecord(track.track_id, track.path, 0.0, kind, context))
+        row = self._row(track.track_id)
+        if row is not None:
+            self._taste.learn(self._table, row, context.label, feedback_reward(kind))
+        log.info("%s: %s (in mood %s)", kind, track.name, context.label)
+        self._emit(FeedbackGiven(track, kind, context))
+        self._reorder(ReorderReason.FEEDBACK)
+        return True
+
+    @_input
+    def set_mood(self, label: str | None, duration_s: float | None = None) -> None:
+        """Set the mood to ``label`` (one of EMOTIONS) for ``duration_s`` seconds (None: until
+        set again); ``label`` None: back to the sensed mood."""
+        if label is not None and label not in INDEX:
+            raise ValueError(f"mood: must be one of {', '.join(EMOTIONS)}, got {label!r}")
+        if label is None:
+            self._pinned = None
+        else:
+            self._pinned = (label, None if duration_s is None else self._now + max(0.0, float(duration_s)))
+        log.info("mood %s", f"set to {label}" + (f" for {duration_s / 60:.0f} min" if duration_s else "")
+                 if label is not None else "sensed again (auto)")
+        self._update_mood()
+
+    # ----------------------------------------------------------------- history and taste
+    def _context(self) -> MoodContext:
+        return MoodContext(self._mood.label, float(self._mood.valence), float(self._mood.arousal), self._policy.value)
+
+    def _row(self, track_id: int) -> int | None:
+        rows = np.flatnonzero(self._table.ids == track_id)
+        return int(rows[0]) if len(rows) else None
+
+    def _end_play(self, heard_s: float, outcome: PlayOutcome) -> None:
+        """The open play ended: remember it, learn from it, tell the history."""
+        assert self._open is not None
+        track, context = self._open
+        self._open = None
+        heard_s = max(0.0, float(heard_s))
+        self._plays.append(PlayRecord(0, track.track_id, track.path, 0.0, float(track.duration_s), context,
+                                      heard_s, outcome))
+        row = self._row(track.track_id)
+        if row is not None:
+            self._taste.learn_play(self._table, row, context.label, outcome, heard_s)
+        self._emit(PlayEnded(track, context, heard_s, outcome))
+
     # ----------------------------------------------------------------- the queue
     def _rank(self, reason: ReorderReason) -> None:
         current = self._current.track_id if self._current is not None else None
+        # nothing learned yet: rank exactly as without a learner (no taste part, no draws)
+        taste = self._taste.scores(self._table, self._mood.label, self._rng) if self._taste.evidence else None
         self._upcoming = tuple(rank_upcoming(
             self._table, self._mood, self._policy, self._history, self._cfg.player.upcoming, self._rng,
-            self._cfg.mood, current=current, start=self._current_target,
+            self._cfg.mood, current=current, start=self._current_target, taste=taste,
         ))
         if len(self._table):
             self._emit(QueueReordered(reason, self._policy, self._upcoming, self._mood, self._current))

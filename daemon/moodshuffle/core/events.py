@@ -13,6 +13,7 @@ from moodshuffle.core.state import ReorderReason, Sensor, State
 from moodshuffle.decide.policies import Policy
 from moodshuffle.decide.ranking import UpcomingTrack
 from moodshuffle.estimate.mood import MoodState
+from moodshuffle.library.history import FeedbackKind, MoodContext, PlayOutcome
 from moodshuffle.library.table import Track
 
 
@@ -46,9 +47,31 @@ class QueueReordered:
 
 @dataclass(frozen=True)
 class TrackStarted:
-    """The player reported that ``track`` is audible."""
+    """The player reported that ``track`` is audible; ``context``: the mood and policy it was
+    chosen in (None only from code that predates the listening history)."""
 
     track: Track
+    context: MoodContext | None = None
+
+
+@dataclass(frozen=True)
+class PlayEnded:
+    """The play of ``track`` that started in ``context`` ended ``outcome`` after ``heard_s``
+    seconds of listening (the history stores it, the learner has learned from it)."""
+
+    track: Track
+    context: MoodContext
+    heard_s: float
+    outcome: PlayOutcome
+
+
+@dataclass(frozen=True)
+class FeedbackGiven:
+    """The listener liked or disliked ``track`` in ``context``."""
+
+    track: Track
+    kind: FeedbackKind
+    context: MoodContext
 
 
 @dataclass(frozen=True)
@@ -101,5 +124,6 @@ class StageFailed:
     reason: str
 
 
-Event = (StateChanged | MoodChanged | QueueReordered | TrackStarted | TrackFailed | PlayRequested | PauseRequested
-         | VolumeChanged | SensorSwitched | RescanRequested | StageFailed)
+
+Event = (StateChanged | MoodChanged | QueueReordered | TrackStarted | PlayEnded | FeedbackGiven | TrackFailed
+         | PlayRequested | PauseRequested | VolumeChanged | SensorSwitched | RescanRequested | StageFailed)

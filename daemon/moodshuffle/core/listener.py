@@ -8,8 +8,10 @@ from typing import assert_never
 
 from moodshuffle.core.events import (
     Event,
+    FeedbackGiven,
     MoodChanged,
     PauseRequested,
+    PlayEnded,
     PlayRequested,
     QueueReordered,
     RescanRequested,
@@ -36,6 +38,12 @@ class CoreListener:
 
     def track_started(self, event: TrackStarted) -> None:
         """A track became audible."""
+
+    def play_ended(self, event: PlayEnded) -> None:
+        """A play ended (completed, skipped, stopped or failed): the listening history."""
+
+    def feedback_given(self, event: FeedbackGiven) -> None:
+        """The listener liked or disliked a track: the listening history."""
 
     def track_failed(self, event: TrackFailed) -> None:
         """A track cannot be played and left the table."""
@@ -70,6 +78,10 @@ def deliver(listener: CoreListener, event: Event) -> None:
             listener.queue_reordered(event)
         case TrackStarted():
             listener.track_started(event)
+        case PlayEnded():
+            listener.play_ended(event)
+        case FeedbackGiven():
+            listener.feedback_given(event)
         case TrackFailed():
             listener.track_failed(event)
         case PlayRequested():

@@ -48,6 +48,13 @@ class PlayerAction(StrEnum):
     NEXT = "next"
 
 
+class MoodSource(StrEnum):
+    """Where the mood comes from: the camera and microphone, or a listener's ``mood/set``."""
+
+    SENSED = "sensed"
+    SET = "set"
+
+
 class ReorderReason(StrEnum):
     START = "start"
     MOOD_CHANGED = "mood changed"
@@ -55,6 +62,7 @@ class ReorderReason(StrEnum):
     TRACK_STARTED = "track started"
     QUEUE_EMPTY = "queue empty"
     LIBRARY = "library"
+    FEEDBACK = "feedback"
 
 
 #: speech heard within this many seconds is recent
@@ -92,8 +100,8 @@ class LibraryState:
 
 @dataclass(frozen=True)
 class State:
-    """Everything the daemon shows: the mood, the policy, the sensors, the player, the one
-    upcoming list and the library."""
+    """Everything the daemon shows: the mood (and whether it is sensed or set), the policy, the
+    sensors, the player, the one upcoming list and the library."""
 
     mood: MoodState
     policy: Policy
@@ -105,6 +113,10 @@ class State:
     library: LibraryState
     #: (stage, reason) of each stage whose latest run failed (a corrupt model, a crash), by stage
     errors: tuple[tuple[str, str], ...] = ()
+    #: ``SET``: the mood was set by a command and holds until ``mood_until`` (the controller's
+    #: monotonic clock; None: until ``auto``)
+    mood_source: MoodSource = MoodSource.SENSED
+    mood_until: float | None = None
 
 
 #: a mood that moved less than this (probability, valence, arousal, confidence) is not news

@@ -13,28 +13,34 @@ estimator's hysteresis while the point drifts, and a neutral room sits at the or
 quadrant borders would scatter its evidence; pooling the rare tense labels gives them three
 times the data, and the ranking already serves them the same music.
 
-What is learned: a Bayesian linear model per region of the reward over the track's features
+What is learned: one Bayesian linear model of the reward over the track's features
 (``FEATURES``: valence, arousal, their product, which with the intercept spans the four
-quadrants, energy, tempo, mode), so three skipped loud tracks when sad lower every other loud
-track when sad. A per-artist term (a shrunk mean of that artist's rewards in the region) adds
-what features cannot see. Features are scaled by fixed constants, not by library statistics,
-so a rescan does not change what was learned and a rebuild from history gives the same model.
+quadrants, energy, tempo, mode), hierarchical over the regions: shared weights plus one
+deviation per region (prior precision 1 and DEVIATION_PRIOR_PRECISION), so three skipped loud
+tracks when sad lower every other loud track when sad, and, as a weaker prior that evidence
+there overrides, in the other moods too (bench_feedback.py: a listener who dislikes something
+in every mood got nothing from isolated regions). A per-artist term (the artist's mean reward
+in the region, shrunk toward its mean over all regions) adds what features cannot see. Where
+the listener rejects what the mood match offers (a negative mean reward in the region,
+``rejection``), music far from the region's quadrant is lifted by as much. Features are
+scaled by fixed constants, not by library statistics, so a rescan does not change what was
+learned and a rebuild from history gives the same model.
 
 Exploration is Thompson sampling, one draw of the weights per ranking, and is bounded: the
-learned term is clipped to +-``TASTE_MAX`` and the sampled deviation from it to
+learned term is clipped to +-``TASTE_MAX`` (0.6: at 0.3 a listener who skips the matched
+music could not be served, bench_feedback.py) and the sampled deviation from it to
 +-``EXPLORE_MAX`` (score units, where similarity spans [-1, 1] and the shuffle temperature is
-0.1), so taste reorders the candidates near the mood without taking the queue over. A region
+0.1), so taste reorders the candidates near the mood without taking the queue over. A model
 with no evidence scores 0 everywhere: nothing learned, nothing changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from moodshuffle.emotions import CLASS_VA, INDEX, QUADRANTS
+from moodshuffle.emotions import CLASS_VA, INDEX, QUADRANT_VA, QUADRANTS
 from moodshuffle.library.history import FeedbackKind, FeedbackRecord, PlayOutcome, PlayRecord
 from moodshuffle.library.table import TrackTable
 
@@ -51,11 +57,15 @@ FEATURES: tuple[str, ...] = ("bias", "valence", "arousal", "valence*arousal", "e
 _ENERGY_CENTRE, _ENERGY_SCALE = 0.72, 0.1
 _TEMPO_CENTRE_BPM = 120.0
 
-PRIOR_PRECISION = 1.0  # weights start at N(0, 1) in reward units per unit of feature
+#: the shared weights start at N(0, 1) in reward units per unit of feature, each region's
+#: deviation from them at N(0, 1 / DEVIATION_PRIOR_PRECISION)
+SHARED_PRIOR_PRECISION = 1.0
+DEVIATION_PRIOR_PRECISION = 4.0
 NOISE_VAR = 0.25  # rewards around the model's line: a listener is not a function of four numbers
 ARTIST_PRIOR_N = 2.0  # an artist's mean reward counts as if two neutral plays came first
+REJECTION_PRIOR_N = 4.0  # a region's mean reward counts as if four neutral plays came first
 TASTE_WEIGHT = 1.0  # score units per reward unit (bench/bench_feedback.py measured 0.5 and 1.0 alike)
-TASTE_MAX = 0.3
+TASTE_MAX = 0.6
 EXPLORE_MAX = 0.08
 EXPLORATION = 1.0  # scale of the Thompson draw around the posterior mean
 
@@ -101,31 +111,42 @@ def track_features(table: TrackTable) -> np.ndarray:
     return np.clip(out, -2.0, 2.0)
 
 
-@dataclass
-class _Region:
-    """Sufficient statistics of one region: precision matrix, precision-weighted mean, counts."""
+def _far_from(table: TrackTable, region: str) -> np.ndarray:
+    """(N,) how far each track's (valence, arousal) points from the region's quadrant, in
+    [0, 1] (0: at its centre's angle; 1: opposite); 0 everywhere for neutral."""
+    if region not in QUADRANTS:
+        return np.zeros(len(table))
+    centre = QUADRANT_VA[QUADRANTS.index(region)].astype(np.float64)
+    va = table.va.astype(np.float64)
+    cos = va @ centre / (np.linalg.norm(va, axis=1) * np.linalg.norm(centre) + 1e-9)
+    return (1.0 - cos) / 2.0
 
-    precision: np.ndarray
-    weighted: np.ndarray
-    evidence: int = 0
-    artist_sum: dict[str, float] = field(default_factory=dict)
-    artist_n: dict[str, int] = field(default_factory=dict)
 
-    @staticmethod
-    def prior() -> _Region:
-        d = len(FEATURES)
-        return _Region(PRIOR_PRECISION * np.eye(d), np.zeros(d))
-
-    def mean(self) -> np.ndarray:
-        return np.linalg.solve(self.precision, self.weighted)
+#: every region, in the order of their blocks in the model's weights
+REGIONS: tuple[str, ...] = ("neutral", *QUADRANTS)
 
 
 class TasteModel:
-    """What the listener likes per mood region, learned from rewards (see module docstring)."""
+    """What the listener likes per mood region, learned from rewards (see module docstring).
+
+    One Bayesian linear model over ``[x, x in the block of the region]``: a shared weight
+    vector for every region plus one deviation per region, so that what is learned in one mood
+    is the prior in the others and evidence in a region moves that region most."""
 
     def __init__(self) -> None:
-        self.regions: dict[str, _Region] = {}
+        d = len(FEATURES)
+        prior = [SHARED_PRIOR_PRECISION] * d + [DEVIATION_PRIOR_PRECISION] * (d * len(REGIONS))
+        self._precision = np.diag(np.array(prior, np.float64))
+        self._weighted = np.zeros(d * (1 + len(REGIONS)))
+        #: region -> rewards learned in it
+        self.evidence: dict[str, int] = {}
+        self._reward_sum: dict[str, float] = {}
+        self._artist_sum: dict[str, float] = {}
+        self._artist_n: dict[str, int] = {}
+        self._region_artist_sum: dict[tuple[str, str], float] = {}
+        self._region_artist_n: dict[tuple[str, str], int] = {}
         self._cache: tuple[TrackTable, np.ndarray, np.ndarray, list[str]] | None = None
+        self._solved: tuple[np.ndarray, np.ndarray] | None = None
 
     def features(self, table: TrackTable) -> np.ndarray:
         """``track_features(table)``, computed once per table."""
@@ -138,17 +159,56 @@ class TasteModel:
             self._cache = (table, track_features(table), codes.reshape(-1), [str(n) for n in names])
         return self._cache
 
+    def _design(self, x: np.ndarray, region: str) -> np.ndarray:
+        """The joint feature vector of ``x`` heard in ``region``: shared block, region block."""
+        d = len(FEATURES)
+        phi = np.zeros(d * (1 + len(REGIONS)))
+        phi[:d] = x
+        k = 1 + REGIONS.index(region)
+        phi[k * d:(k + 1) * d] = x
+        return phi
+
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, covariance) of the joint weights, solved once per change."""
+        if self._solved is None:
+            cov = np.linalg.inv(self._precision)
+            self._solved = (cov @ self._weighted, cov)
+        return self._solved
+
+    def _region_weights(self, region: str) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, covariance) of the weights that score tracks in ``region``: shared + deviation."""
+        d = len(FEATURES)
+        mean, cov = self._posterior()
+        k = 1 + REGIONS.index(region)
+        pick = np.zeros((d, len(mean)))
+        pick[:, :d] = np.eye(d)
+        pick[:, k * d:(k + 1) * d] = np.eye(d)
+        return pick @ mean, pick @ cov @ pick.T
+
     def learn(self, table: TrackTable, row: int, mood: str, reward: float) -> None:
         """One reward for the track in ``row`` of ``table``, heard or judged in mood ``mood``."""
-        x = self.features(table)[row]
-        region = self.regions.setdefault(region_of(mood), _Region.prior())
-        region.precision += np.outer(x, x) / NOISE_VAR
-        region.weighted += reward * x / NOISE_VAR
-        region.evidence += 1
+        region = region_of(mood)
+        phi = self._design(self.features(table)[row], region)
+        self._precision += np.outer(phi, phi) / NOISE_VAR
+        self._weighted += reward * phi / NOISE_VAR
+        self._solved = None
+        self.evidence[region] = self.evidence.get(region, 0) + 1
+        self._reward_sum[region] = self._reward_sum.get(region, 0.0) + reward
         artist = table.artists[row]
         if artist:
-            region.artist_sum[artist] = region.artist_sum.get(artist, 0.0) + reward
-            region.artist_n[artist] = region.artist_n.get(artist, 0) + 1
+            self._artist_sum[artist] = self._artist_sum.get(artist, 0.0) + reward
+            self._artist_n[artist] = self._artist_n.get(artist, 0) + 1
+            key = (region, artist)
+            self._region_artist_sum[key] = self._region_artist_sum.get(key, 0.0) + reward
+            self._region_artist_n[key] = self._region_artist_n.get(key, 0) + 1
+
+    def rejection(self, region: str) -> float:
+        """How much the listener rejects what is played in ``region``: minus their mean reward
+        there (shrunk toward 0 by REJECTION_PRIOR_N), when it is negative; else 0. The music
+        far from the region's quadrant is lifted by as much: where the mood match is mostly
+        skipped, it is loosened (only evidence in the region itself counts)."""
+        n = self.evidence.get(region, 0)
+        return max(0.0, -self._reward_sum.get(region, 0.0) / (n + REJECTION_PRIOR_N))
 
     def learn_play(self, table: TrackTable, row: int, mood: str, outcome: PlayOutcome | None,
                    heard_s: float | None) -> float | None:
@@ -159,57 +219,62 @@ class TasteModel:
         return reward
 
     def predicted_reward(self, table: TrackTable, mood: str) -> np.ndarray:
-        """(N,) the posterior mean reward of every track in ``mood``, intercept included (0 for a
-        region never taught)."""
-        region = self.regions.get(region_of(mood))
-        if region is None:
+        """(N,) the posterior mean reward of every track in ``mood``, intercept included (0 when
+        nothing was learned in any region)."""
+        if not self.evidence:
             return np.zeros(len(table))
-        return self.features(table) @ region.mean() + self._artist_term(table, region)
+        region = region_of(mood)
+        return self.features(table) @ self._region_weights(region)[0] + self._artist_term(table, region)
 
     def scores(self, table: TrackTable, mood: str, rng: np.random.Generator | None = None) -> np.ndarray:
         """(N,) float32 taste score parts for ``rank_upcoming``, in [-TASTE_MAX - EXPLORE_MAX,
         TASTE_MAX + EXPLORE_MAX]. With ``rng``: one Thompson draw (exploration, bounded by
-        EXPLORE_MAX); without: the posterior mean alone."""
-        region = self.regions.get(region_of(mood))
-        if region is None:
+        EXPLORE_MAX); without: the posterior mean alone. All 0 while nothing was learned."""
+        if not self.evidence:
             return np.zeros(len(table), np.float32)
+        region = region_of(mood)
         x = self.features(table)
-        mean = region.mean()
+        mean, cov = self._region_weights(region)
         # the intercept is learned (so that it does not leak into the other weights) but left out
         # of the score: it moves every track of the region alike, and would only saturate the clip
         mean[0] = 0.0
-        score = np.clip(TASTE_WEIGHT * (x @ mean + self._artist_term(table, region)), -TASTE_MAX, TASTE_MAX)
+        loosen = self.rejection(region) * _far_from(table, region)
+        score = np.clip(TASTE_WEIGHT * (x @ mean + self._artist_term(table, region) + loosen), -TASTE_MAX, TASTE_MAX)
         if rng is not None:
-            # theta ~ N(mean, EXPLORATION^2 * precision^-1): with precision = L L^T, the draw
-            # is mean + EXPLORATION * L^-T z
-            chol = np.linalg.cholesky(region.precision)
-            deviation = EXPLORATION * np.linalg.solve(chol.T, rng.standard_normal(len(FEATURES)))
+            deviation = EXPLORATION * (np.linalg.cholesky(cov) @ rng.standard_normal(len(FEATURES)))
             deviation[0] = 0.0
             score = score + np.clip(TASTE_WEIGHT * (x @ deviation), -EXPLORE_MAX, EXPLORE_MAX)
         return score.astype(np.float32)
 
     def same_as(self, other: TasteModel) -> bool:
         """Whether both models learned the same (up to float rounding of the sums' order)."""
-        if self.regions.keys() != other.regions.keys():
-            return False
-        for name, a in self.regions.items():
-            b = other.regions[name]
-            if (a.evidence != b.evidence or a.artist_n != b.artist_n
-                    or not np.allclose(a.precision, b.precision, rtol=1e-9, atol=1e-12)
-                    or not np.allclose(a.weighted, b.weighted, rtol=1e-9, atol=1e-12)
-                    or a.artist_sum.keys() != b.artist_sum.keys()
-                    or not all(np.isclose(a.artist_sum[k], b.artist_sum[k]) for k in a.artist_sum)):
-                return False
-        return True
+        def close(a: dict, b: dict) -> bool:
+            return a.keys() == b.keys() and all(np.isclose(a[k], b[k]) for k in a)
 
-    def _artist_term(self, table: TrackTable, region: _Region) -> np.ndarray:
-        """(N,) each track's artist's shrunk mean reward in ``region`` (0 for an unknown artist)."""
+        return (self.evidence == other.evidence and self._artist_n == other._artist_n
+                and self._region_artist_n == other._region_artist_n
+                and close(self._artist_sum, other._artist_sum)
+                and close(self._region_artist_sum, other._region_artist_sum)
+                and close(self._reward_sum, other._reward_sum)
+                and np.allclose(self._precision, other._precision, rtol=1e-9, atol=1e-12)
+                and np.allclose(self._weighted, other._weighted, rtol=1e-9, atol=1e-12))
+
+    def _artist_term(self, table: TrackTable, region: str) -> np.ndarray:
+        """(N,) each track's artist's mean reward in ``region``, shrunk toward the artist's mean
+        over every region, itself shrunk toward 0 (0 for an artist never heard)."""
         _, _, codes, names = self._prepared(table)
-        per_artist = np.array([
-            region.artist_sum.get(name, 0.0) / (region.artist_n.get(name, 0) + ARTIST_PRIOR_N) if name else 0.0
-            for name in names
-        ]) if region.artist_n else np.zeros(max(1, len(names)))
-        return per_artist[codes] if len(codes) else np.zeros(0)
+        if not self._artist_n or not len(codes):
+            return np.zeros(len(codes))
+        per_artist = np.zeros(len(names))
+        for i, name in enumerate(names):
+            n = self._artist_n.get(name, 0)
+            if not name or not n:
+                continue
+            shared = self._artist_sum[name] / (n + ARTIST_PRIOR_N)
+            key = (region, name)
+            per_artist[i] = ((self._region_artist_sum.get(key, 0.0) + ARTIST_PRIOR_N * shared)
+                             / (self._region_artist_n.get(key, 0) + ARTIST_PRIOR_N))
+        return per_artist[codes]
 
 
 def rebuild_taste(table: TrackTable, plays: Iterable[PlayRecord], feedback: Iterable[FeedbackRecord]) -> TasteModel:

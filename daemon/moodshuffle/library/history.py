@@ -79,7 +79,8 @@ class ListeningHistory:
 
     ``retention_days``: ``library.history_days``; ``clock``: wall time in Unix seconds."""
 
-    def __init__(self, path: Path, retention_days: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: Path, retention_days: float, clock: Callable[[], float] = time.time,
+                 prune_on_open: bool = True) -> None:
         if retention_days <= 0:
             raise ValueError(f"library.history_days: must be > 0, got {retention_days!r}")
         self.path = Path(path)
@@ -89,7 +90,8 @@ class ListeningHistory:
         # each event is worth its fsync: a power cut must not take the last minutes of history
         self._db.execute("PRAGMA synchronous=FULL")
         self._lock = threading.Lock()
-        self.prune()
+        if prune_on_open:  # a writer (the daemon) prunes on its own thread: another may hold the lock
+            self.prune()
 
     # ------------------------------------------------------------------ write
     def play_started(self, track_id: int, path: str, duration_s: float, context: MoodContext,

@@ -5,6 +5,7 @@ Adding a command is one line in ``COMMANDS`` (and, when its payload is new, one 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +14,13 @@ from typing import Generic, Protocol, TypeVar
 
 from moodshuffle.core import PlayerAction, Sensor, StageStatus
 from moodshuffle.decide.policies import Policy
+from moodshuffle.emotions import EMOTIONS
+from moodshuffle.library.history import FeedbackKind
 
 MAX_PAYLOAD = 256
+#: the longest a set mood may hold (a week): a number beyond it is a typo
+MAX_MOOD_MINUTES = 7 * 24 * 60
+AUTO = "auto"
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -32,6 +38,17 @@ class Controls(Protocol):
     def player_command(self, action: PlayerAction) -> None: ...
     def set_volume(self, volume: int) -> None: ...
     def rescan(self) -> None: ...
+    def feedback(self, kind: FeedbackKind) -> bool: ...
+    def set_mood(self, label: str | None, duration_s: float | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class MoodCommand:
+    """``mood/set``: ``label`` one of EMOTIONS, or None for the sensed mood (``auto``);
+    ``minutes`` how long it holds (None: until set again)."""
+
+    label: str | None
+    minutes: float | None = None
 
 
 # ----------------------------------------------------------------- payload parsers
@@ -77,6 +94,48 @@ def anything(value: str) -> None:
     return None
 
 
+def _mood_name(value: object) -> str | None:
+    if not isinstance(value, str) or value.strip().lower() not in (*EMOTIONS, AUTO):
+        raise CommandError(f"mood must be one of {', '.join(EMOTIONS)} or {AUTO}, got {value!r}")
+    name = value.strip().lower()
+    return None if name == AUTO else name
+
+
+def mood(value: str) -> MoodCommand:
+    """A mood name or ``auto``, or JSON ``{"mood": "happy", "minutes": 60}`` (minutes optional,
+    0 < minutes <= MAX_MOOD_MINUTES, not with ``auto``)."""
+    if not value.startswith("{"):
+        return MoodCommand(_mood_name(value))
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"not valid JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or "mood" not in data:
+        raise CommandError('JSON must be an object with "mood" (and optionally "minutes")')
+    unknown = set(data) - {"mood", "minutes"}
+    if unknown:
+        raise CommandError(f"unknown key(s) {', '.join(sorted(unknown))}: only mood and minutes")
+    label = _mood_name(data["mood"])
+    minutes = data.get("minutes")
+    if minutes is None:
+        return MoodCommand(label)
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not math.isfinite(minutes) \
+            or not 0 < minutes <= MAX_MOOD_MINUTES:
+        raise CommandError(f"minutes must be a number in (0, {MAX_MOOD_MINUTES}], got {minutes!r}")
+    if label is None:
+        raise CommandError(f"{AUTO} takes no minutes")
+    return MoodCommand(label, float(minutes))
+
+
+def _set_mood(controls: Controls, command: MoodCommand) -> None:
+    controls.set_mood(command.label, None if command.minutes is None else command.minutes * 60.0)
+
+
+def _feedback(controls: Controls, kind: FeedbackKind) -> None:
+    if not controls.feedback(kind):
+        raise CommandError("no track is playing")
+
+
 # ----------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Route(Generic[T]):
@@ -102,6 +161,8 @@ COMMANDS: dict[str, Runnable] = {
     "player/set": Route(one_of(PlayerAction), lambda c, action: c.player_command(action)),
     "volume/set": Route(volume, lambda c, level: c.set_volume(level)),
     "library/rescan": Route(anything, lambda c, _: c.rescan()),
+    "feedback/set": Route(one_of(FeedbackKind), _feedback),
+    "mood/set": Route(mood, _set_mood),
 }
 
 

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import secrets
+import time
 from collections import deque
 from datetime import UTC, datetime
 
@@ -35,6 +36,7 @@ from paho.mqtt.properties import Properties
 from moodshuffle.config import MqttConfig
 from moodshuffle.core import (
     CoreListener,
+    FeedbackGiven,
     MoodChanged,
     QueueReordered,
     StageFailed,
@@ -101,7 +103,8 @@ class MqttBridge(CoreListener):
         self._backoff = Backoff(backoff_first_s, backoff_max_s, jitter=0.2)
         self._state: str | None = None
         self._state_pending = False
-        self._events: deque[str] = deque(maxlen=EVENT_BUFFER)
+        #: (topic suffix under <base>/, JSON)
+        self._events: deque[tuple[str, str]] = deque(maxlen=EVENT_BUFFER)
         self._wake: asyncio.Event | None = None
         self.instance = instance_id()
         self.other_instance: str | None = None
@@ -110,18 +113,23 @@ class MqttBridge(CoreListener):
     # ----------------------------------------------------------------- CoreListener (never blocks)
     def state_changed(self, event: StateChanged) -> None:
         """Keep the state as the retained state; sent when connected, at most once a second."""
-        self._state = encode(payloads.state_payload(event.state, datetime.now(UTC)))
+        self._state = encode(payloads.state_payload(event.state, datetime.now(UTC), time.monotonic()))
         self._state_pending = True
         self._poke()
 
     def mood_changed(self, event: MoodChanged) -> None:
         self._publish_event(payloads.mood_changed_payload(event))
+        self._publish_event(payloads.mood_event_payload(event), payloads.MOOD_EVENT_TOPIC)
 
     def queue_reordered(self, event: QueueReordered) -> None:
         self._publish_event(payloads.queue_reordered_payload(event))
 
     def track_started(self, event: TrackStarted) -> None:
         self._publish_event(payloads.track_started_payload(event))
+        self._publish_event(payloads.track_event_payload(event), payloads.TRACK_EVENT_TOPIC)
+
+    def feedback_given(self, event: FeedbackGiven) -> None:
+        self._publish_event(payloads.feedback_payload(event))
 
     def track_failed(self, event: TrackFailed) -> None:
         self._publish_event(payloads.track_failed_payload(event))
@@ -129,9 +137,9 @@ class MqttBridge(CoreListener):
     def stage_failed(self, event: StageFailed) -> None:
         self._publish_event(payloads.stage_failed_payload(event))
 
-    def _publish_event(self, event: JsonObject) -> None:
-        """Queue an event (``{"type": ...}``); the oldest are dropped beyond a small buffer."""
-        self._events.append(encode(event))
+    def _publish_event(self, event: JsonObject, topic: str = "event") -> None:
+        """Queue an event for ``<base>/<topic>``; the oldest are dropped beyond a small buffer."""
+        self._events.append((topic, encode(event)))
         self._poke()
 
     def _poke(self) -> None:
@@ -200,7 +208,8 @@ class MqttBridge(CoreListener):
                 listener.result()  # re-raise the listener's MqttError: reconnect
                 raise aiomqtt.MqttError("message stream ended")
             while self._events:
-                await client.publish(f"{self.base}/event", self._events[0], qos=0)
+                topic, event = self._events[0]
+                await client.publish(f"{self.base}/{topic}", event, qos=0)
                 self._events.popleft()
             if self._state_pending and self._state is not None:
                 wait = last_state + STATE_MIN_INTERVAL_S - loop.time()

@@ -7,13 +7,15 @@ This is the only module that turns a ``State`` or an event into JSON.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from moodshuffle import __version__
 from moodshuffle.config import POLICIES, MqttConfig
 from moodshuffle.core import (
+    FeedbackGiven,
     MoodChanged,
+    MoodSource,
     QueueReordered,
     StageFailed,
     StageStatus,
@@ -28,6 +30,11 @@ from moodshuffle.library.table import Track
 JsonObject = dict[str, Any]
 
 ON, OFF = StageStatus.ON.value, StageStatus.OFF.value
+#: the ``mood/set`` payload (and select option) that hands the mood back to the sensors
+AUTO = "auto"
+#: Home Assistant event entities: topic suffix under <base>/ -> its event types
+MOOD_EVENT_TOPIC, TRACK_EVENT_TOPIC = "event/mood", "event/track"
+TRACK_EVENT_TYPES = ("track_started",)
 
 
 def base_topic(cfg: MqttConfig, device_id: str) -> str:
@@ -48,11 +55,17 @@ def _upcoming(u: UpcomingTrack) -> JsonObject:
             "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
 
 
-def state_payload(state: State, now: datetime) -> JsonObject:
-    """The retained ``<base>/state`` JSON; ``now`` (UTC) becomes ``updated``."""
+def state_payload(state: State, now: datetime, clock_now: float | None = None) -> JsonObject:
+    """The retained ``<base>/state`` JSON; ``now`` (UTC) becomes ``updated``; ``clock_now``: the
+    controller's clock at ``now``, to turn ``mood_until`` into a time of day (None: not shown)."""
     mood, player = state.mood, state.player
+    until = None
+    if state.mood_until is not None and clock_now is not None:
+        until = (now + timedelta(seconds=state.mood_until - clock_now)).isoformat(timespec="seconds")
     return {
         "mood": mood.label,
+        "mood_source": state.mood_source.value,
+        "mood_until": until,
         "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mood.probs, strict=True)},
         "valence": round(float(mood.valence), 4),
         "arousal": round(float(mood.arousal), 4),
@@ -85,6 +98,22 @@ def queue_reordered_payload(event: QueueReordered) -> JsonObject:
 
 def track_started_payload(event: TrackStarted) -> JsonObject:
     return {"type": "track_started", "track": _track(event.track)}
+
+
+def feedback_payload(event: FeedbackGiven) -> JsonObject:
+    return {"type": "feedback", "feedback": event.kind.value, "mood": event.context.label, "track": _track(event.track)}
+
+
+def mood_event_payload(event: MoodChanged) -> JsonObject:
+    """``<base>/event/mood`` for Home Assistant's MQTT event entity: ``event_type`` is the new
+    mood (one of EMOTIONS); the other keys become the event's attributes."""
+    return {"event_type": event.current, "from": event.previous, "confidence": round(event.confidence, 3)}
+
+
+def track_event_payload(event: TrackStarted) -> JsonObject:
+    """``<base>/event/track`` for Home Assistant's MQTT event entity."""
+    mood = None if event.context is None else event.context.label
+    return {"event_type": "track_started", **_track(event.track), "mood": mood}
 
 
 def track_failed_payload(event: TrackFailed) -> JsonObject:
@@ -141,6 +170,26 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
                                    "value_template": "{% if value_json.player.track %}"
                                                      "{{ value_json.player.track.artist }} - "
                                                      "{{ value_json.player.track.title }}{% else %}-{% endif %}"}),
+        ("button", "like", {"name": "Like", "icon": "mdi:thumb-up", "command_topic": f"{base}/feedback/set",
+                            "payload_press": "like"}),
+        ("button", "dislike", {"name": "Dislike", "icon": "mdi:thumb-down", "command_topic": f"{base}/feedback/set",
+                               "payload_press": "dislike"}),
+        ("select", "set_mood", {"name": "Set mood", "icon": "mdi:emoticon-cool-outline", "state_topic": state,
+                                "value_template": "{{ value_json.mood if value_json.mood_source == '"
+                                                  + MoodSource.SET.value + "' else '" + AUTO + "' }}",
+                                "command_topic": f"{base}/mood/set", "options": [AUTO, *EMOTIONS]}),
+        ("event", "mood_changed", {"name": "Mood changed", "icon": "mdi:emoticon-outline",
+                                   "state_topic": f"{base}/{MOOD_EVENT_TOPIC}", "event_types": list(EMOTIONS)}),
+        ("event", "track_started", {"name": "Track started", "icon": "mdi:music-note",
+                                    "state_topic": f"{base}/{TRACK_EVENT_TOPIC}",
+                                    "event_types": list(TRACK_EVENT_TYPES)}),
+        ("sensor", "up_next", {"name": "Up next", "icon": "mdi:playlist-play", "state_topic": state,
+                                  "value_template": "{% if value_json.upcoming %}"
+                                                    "{{ value_json.upcoming[0].artist }} - "
+                                                    "{{ value_json.upcoming[0].title }}{% else %}-{% endif %}",
+                                  "json_attributes_topic": state,
+                                  "json_attributes_template": "{{ (value_json.upcoming[0] if value_json.upcoming"
+                                                              " else {}) | tojson }}"}),
         ("number", "volume", {"name": "Volume", "icon": "mdi:volume-high", "state_topic": state,
                               "value_template": "{{ value_json.player.volume }}", "command_topic": f"{base}/volume/set",
                               "min": 0, "max": 100, "step": 1, "mode": "slider"}),

@@ -1,0 +1,199 @@
+"""The listener's side of the real daemon (real Mosquitto, real libVLC with dummy audio, real
+scanned 4Q clips, the listening history in a real index): what it played and what it was told
+survives a restart (even a ``kill -9``), the mood can be set by command with no sensor at all,
+and Home Assistant gets buttons, a select, event entities and a next-track sensor."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from moodshuffle.library.history import FeedbackKind, ListeningHistory, PlayOutcome
+from moodshuffle.library.index import connect
+from tests.broker import Broker, free_port
+from tests.test_e2e import BASE, Watcher
+
+
+def _config(tmp_path: Path, music: Path, index: Path, port: int) -> Path:
+    """No camera, no microphone: only media, library and broker are set (shipped behaviour)."""
+    config = {
+        "device_id": "e2e",
+        "camera": {"enabled": False},
+        "microphone": {"enabled": False},
+        "library": {"paths": [str(music)], "index_path": str(index)},
+        "player": {"vlc_args": ["--aout=dummy", "--quiet"]},
+        "mqtt": {"host": "127.0.0.1", "port": port},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _own_index(scanned: Path, tmp_path: Path) -> Path:
+    """A copy of the session's scanned index with no listening history (daemons of other tests
+    wrote theirs into it); this test's daemon writes its own."""
+    index = tmp_path / "index.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{scanned}{suffix}").exists():
+            shutil.copy(f"{scanned}{suffix}", f"{index}{suffix}")
+    with contextlib.closing(connect(index)) as db:
+        db.execute("DELETE FROM plays")
+        db.execute("DELETE FROM feedback")
+    return index
+
+
+def _start(cfg: Path, log: Path) -> subprocess.Popen:
+    with open(log, "a") as out:
+        return subprocess.Popen([sys.executable, "-m", "moodshuffle", "-c", str(cfg), "run"], stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def _started(watcher: Watcher) -> list[dict]:
+    return [e["track"] for e in watcher.events("track_started")]
+
+
+def _skip(watcher: Watcher, times: int) -> None:
+    """Press `next` once the current track is audible, ``times`` times, each awaited."""
+    for _ in range(times):
+        n = len(_started(watcher))
+        watcher.client.publish(f"{BASE}/player/set", "next", qos=1)
+        deadline = time.monotonic() + 15
+        while len(_started(watcher)) <= n:
+            assert time.monotonic() < deadline, "no track started after next"
+            time.sleep(0.05)
+
+
+def _name(track: dict) -> tuple[str, str]:
+    return track["artist"], track["title"]
+
+
+def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_4q, tmp_path):
+    music, scanned = scanned_4q
+    index = _own_index(scanned, tmp_path)
+    broker = Broker(tmp_path, free_port()).start()
+    cfg = _config(tmp_path, music, index, broker.port)
+    log = tmp_path / "daemon.log"
+    watcher = Watcher(broker.port)
+    proc = _start(cfg, log)
+    try:
+        watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "track_started", 30)
+        _skip(watcher, 4)
+        watcher.client.publish(f"{BASE}/feedback/set", "dislike", qos=1)
+        disliked = watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "feedback", 10)
+        disliked_track = json.loads(disliked[2])["track"]
+        _skip(watcher, 1)
+        played = [_name(t) for t in _started(watcher)]
+        assert len(set(played)) == len(played) == 6
+        proc.kill()  # kill -9: no goodbye, the last play never ends
+        proc.wait(10)
+
+        history = ListeningHistory(index, 180)
+        plays, feedback = history.plays(), history.feedback_records()
+        history.close()
+        assert len(plays) == 6
+        assert [p.outcome for p in plays] == [PlayOutcome.SKIPPED] * 5 + [None]
+        assert [(f.kind, f.path.endswith(Path(p.path).name)) for f, p in zip(feedback, plays[4:5], strict=True)] \
+            == [(FeedbackKind.DISLIKE, True)]
+        assert all(p.context.label == "neutral" and p.context.policy == "match" for p in plays)
+
+        watcher.close()
+        watcher = Watcher(broker.port)
+        t0 = time.monotonic()
+        proc = _start(cfg, log)
+        first = watcher.find(lambda m: m[1] == f"{BASE}/event" and m[0] > t0
+                             and json.loads(m[2])["type"] == "track_started", 30)
+        first_track = json.loads(first[2])["track"]
+        # the broker still holds the killed daemon's retained state: wait for this one's
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] >= first[0]
+                                     and json.loads(m[2])["player"]["track"] == first_track, 10)
+        state = json.loads(payload)
+        after = [_name(state["player"]["track"])] + [(u["artist"], u["title"]) for u in state["upcoming"]]
+        # the tracks just heard do not come back, and the learner came back with what it knew
+        assert not set(after) & set(played), (after, played)
+        assert _name(disliked_track) not in after
+        assert all("taste" in u["parts"] for u in state["upcoming"])
+        assert "listening history: 6 plays, 1 likes/dislikes" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        watcher.close()
+        broker.stop()
+        print(log.read_text()[-4000:])
+
+
+def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_4q, tmp_path):
+    music, scanned = scanned_4q
+    index = _own_index(scanned, tmp_path)
+    broker = Broker(tmp_path, free_port()).start()
+    cfg = _config(tmp_path, music, index, broker.port)
+    log = tmp_path / "daemon.log"
+    watcher = Watcher(broker.port)
+    proc = _start(cfg, log)
+    try:
+        discovery = {}
+        for component, obj in [("button", "like"), ("button", "dislike"), ("select", "set_mood"),
+                               ("event", "mood_changed"), ("event", "track_started"), ("sensor", "up_next")]:
+            _, _, payload = watcher.find(lambda m, c=component, o=obj: m[1] == f"homeassistant/{c}/e2e/{o}/config"
+                                         and m[2], 30)
+            discovery[obj] = json.loads(payload)
+        assert discovery["like"]["command_topic"] == f"{BASE}/feedback/set"
+        assert discovery["set_mood"]["options"][0] == "auto" and "sad" in discovery["set_mood"]["options"]
+        assert discovery["mood_changed"]["state_topic"] == f"{BASE}/event/mood"
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state"
+                                     and json.loads(m[2])["player"]["state"] == "playing", 30)
+        sensed = json.loads(payload)
+        assert (sensed["mood"], sensed["mood_source"], sensed["mood_until"]) == ("neutral", "sensed", None)
+        track_event = watcher.find(lambda m: m[1] == f"{BASE}/event/track", 10)
+        assert json.loads(track_event[2])["event_type"] in discovery["track_started"]["event_types"]
+
+        # malformed commands are rejected on the event topic and change nothing
+        for topic, bad in [("mood/set", "elated"), ("mood/set", '{"mood": "happy", "minutes": -5}'),
+                           ("feedback/set", "meh")]:
+            watcher.client.publish(f"{BASE}/{topic}", bad, qos=1)
+            watcher.find(lambda m, t=topic: m[1] == f"{BASE}/event" and json.loads(m[2]).get("topic") == f"{BASE}/{t}"
+                         and json.loads(m[2])["type"] == "error", 10)
+
+        # a set mood with no camera and no microphone: the queue follows it, HA hears the change
+        t0 = time.monotonic()
+        watcher.client.publish(f"{BASE}/mood/set", '{"mood": "sad", "minutes": 60}', qos=1)
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0
+                                     and json.loads(m[2])["mood_source"] == "set", 10)
+        pinned = json.loads(payload)
+        assert pinned["mood"] == "sad" and pinned["mood_until"] > pinned["updated"]
+        upcoming = pinned["upcoming"]
+        assert sum(u["valence"] for u in upcoming) / len(upcoming) < -0.2 < sum(
+            u["valence"] for u in sensed["upcoming"]) / len(sensed["upcoming"])
+        mood_event = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/event/mood", 10)[2])
+        assert mood_event == {"event_type": "sad", "from": "neutral", "confidence": 1.0}
+        assert mood_event["event_type"] in discovery["mood_changed"]["event_types"]
+
+        # a like applies to the track playing now and teaches the taste shown in the next-track sensor
+        watcher.client.publish(f"{BASE}/feedback/set", "like", qos=1)
+        liked = json.loads(watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "feedback",
+                                        10)[2])
+        assert liked["feedback"] == "like" and liked["mood"] == "sad"
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0
+                                     and "taste" in json.loads(m[2])["upcoming"][0]["parts"], 10)
+        assert liked["track"] == json.loads(payload)["player"]["track"]
+
+        watcher.client.publish(f"{BASE}/mood/set", "auto", qos=1)
+        watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0 and json.loads(m[2])["mood_source"] == "sensed",
+                     10)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        watcher.close()
+        broker.stop()
+        print(log.read_text()[-4000:])
