@@ -242,24 +242,38 @@ class FramesByExpressiveness(MoodEstimator):
 
 
 @contextlib.contextmanager
-def restfulness(fn: Callable[[np.ndarray], float]) -> Iterator[None]:
-    saved = mood.restfulness
-    mood.restfulness = fn
+def patched(**values: object) -> Iterator[None]:
+    """Module attributes of ``moodshuffle.estimate.mood`` (constants, ``restfulness``) replaced
+    for the duration."""
+    saved = {name: getattr(mood, name) for name in values}
+    for name, value in values.items():
+        setattr(mood, name, value)
     try:
         yield
     finally:
-        mood.restfulness = saved
+        for name, value in saved.items():
+            setattr(mood, name, value)
 
 
-#: design -> (estimator class, restfulness or None for the shipped one)
-DESIGNS: dict[str, tuple[type[MoodEstimator], Callable[[np.ndarray], float] | None]] = {
-    "shipped": (MoodEstimator, None),
-    "no learnt rest": (FixedRest, None),
-    "rest taught by neutral probability": (MoodEstimator, lambda p: float(p[mood.NEUTRAL])),
-    "rest taught by neutral probability squared": (MoodEstimator, lambda p: float(p[mood.NEUTRAL]) ** 2),
-    "rest taught by every frame": (MoodEstimator, lambda p: 1.0),
-    "faces weighted by expressiveness": (FacesByExpressiveness, None),
-    "frames weighted by expressiveness": (FramesByExpressiveness, None),
+#: design -> (estimator class, what it changes in moodshuffle.estimate.mood)
+DESIGNS: dict[str, tuple[type[MoodEstimator], dict[str, object]]] = {
+    "shipped": (MoodEstimator, {}),
+    "no learnt rest": (FixedRest, {}),
+    "rest taught by neutral probability": (MoodEstimator, {"restfulness": lambda p: float(p[mood.NEUTRAL])}),
+    "rest taught by neutral probability squared": (
+        MoodEstimator, {"restfulness": lambda p: float(p[mood.NEUTRAL]) ** 2}),
+    "rest taught by every frame": (MoodEstimator, {"restfulness": lambda p: 1.0}),
+    "rest taught by neutral probability only (no first sight, no likeness)": (
+        MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1e-9, "REST_LIKENESS_L1": 1e-9}),
+    "no first sight": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1e-9}),
+    "no likeness to the rest": (MoodEstimator, {"REST_LIKENESS_L1": 1e-9}),
+    "likeness within L1 0.3": (MoodEstimator, {"REST_LIKENESS_L1": 0.3}),
+    "likeness within L1 0.9": (MoodEstimator, {"REST_LIKENESS_L1": 0.9}),
+    "first sight 1 frame": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1.0}),
+    "first sight 6 frames": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 6.0}),
+    "full hold when the valence contradicts the label": (MoodEstimator, {"FLIP_HOLD_SHARE": 1.0}),
+    "faces weighted by expressiveness": (FacesByExpressiveness, {}),
+    "frames weighted by expressiveness": (FramesByExpressiveness, {}),
 }
 
 
@@ -298,8 +312,8 @@ def main() -> None:
         variants = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
     if args.designs:
         cfg = MoodConfig(**{**base, **_parse_sets(args.set)})
-        for name, (cls, rule) in DESIGNS.items():
-            with restfulness(rule or mood.restfulness):
+        for name, (cls, changes) in DESIGNS.items():
+            with patched(**changes):
                 r = measure(built, observed, lambda cls=cls: cls(cfg), args.interval)
             print(name, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
         return
