@@ -9,10 +9,11 @@ estimates, both as exponentially decayed sums (``S = S * 2^(-dt/h) + w * p``,
 ``W = W * 2^(-dt/h) + w``):
 
 * **rest**: what this room looks like at rest, learnt slowly (half-life
-  ``baseline_half_life_s``), each observation weighted by ``restfulness``: its neutral
-  probability above ``EXPRESSIVE_NEUTRAL``, so a laugh or a cry (neutral near 0) teaches the
-  rest nothing, while a resting face the model reads as mildly sad becomes this room's rest
-  within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
+  ``baseline_half_life_s``), each observation weighted by ``rest_teaching``: its neutral
+  probability above ``EXPRESSIVE_NEUTRAL``, its likeness to the rest, and at first sight
+  (the first ``FIRST_SIGHT_WEIGHT`` frames) fully unless it is clearly expressive; so a laugh
+  or a cry (neutral near 0) teaches the rest nothing, while a resting face the model reads as
+  sad becomes this room's rest within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
   ``REST_PRIOR_WEIGHT`` frames.
 * **expression**: the same evidence smoothed fast (half-life ``half_life_s``), weighted by
   confidence.
