@@ -13,7 +13,9 @@ Scenes (``moodshuffle.evaluation.scenes``, real photos and video frames):
   * room: three posed performers side by side: rest, one of them laughing, all three sad.
 
 The camera path runs once per scene at 0.5 s steps (observations cached under
-~/.cache/moodshuffle-mood, keyed by the models' checksums); every variant then replays the
+~/.cache/moodshuffle-mood, keyed by the checksums of the models and models/face_tuning.json,
+read without the neutral correction, which ``--neutral-bias`` applies afterwards, default the
+tuning file's); every variant then replays the
 cached observations at ``--interval`` through a MoodEstimator. ``--set`` changes mood
 settings of the shipped defaults (e.g. ``--set half_life_s=8``); without it, a built-in grid
 around the defaults is measured. ``--write DIR`` also writes every scene as an mp4 with its
@@ -41,7 +43,7 @@ sys.path.insert(0, str(REPO / "daemon"))
 
 import numpy as np  # noqa: E402
 
-from moodshuffle.config import MoodConfig, load_config  # noqa: E402
+from moodshuffle.config import Config, MoodConfig, load_config  # noqa: E402
 from moodshuffle.estimate import mood  # noqa: E402
 from moodshuffle.estimate.mood import MoodEstimator, MoodState  # noqa: E402
 from moodshuffle.evaluation import scenes  # noqa: E402
@@ -52,6 +54,7 @@ from moodshuffle.evaluation.mood_score import (  # noqa: E402
 )
 from moodshuffle.observations import FaceObservation, NobodySeen  # noqa: E402
 from moodshuffle.perceive.faces import FaceAnalyzer  # noqa: E402
+from moodshuffle.perceive.tuning import FaceTuning, fuse  # noqa: E402
 
 FACES = SHARED / "faces"
 STEP_S = 0.5
@@ -101,20 +104,44 @@ def build_scenes() -> dict[str, list[scenes.Part]]:
 Observed = list[tuple[float, list[FaceObservation]]]
 
 
+def _cache_key(cfg: Config) -> str:
+    """Everything the camera path's reading depends on: the detector, the expression model and
+    the tuning file (crop, geometry head; its neutral_bias is left out below, see
+    observe_scenes), and the face mesh when the tuning fuses geometry. A key of the models
+    alone silently reused observations taken with another crop."""
+    files = [cfg.models.face_detector, cfg.models.face_expression]
+    if cfg.models.face_tuning:
+        files.append(cfg.models.face_tuning)
+        if FaceTuning.load(Path(cfg.models.face_tuning)).uses_geometry:
+            files.append(cfg.models.face_landmarks)
+    return hashlib.sha256(b"".join(Path(p).read_bytes() for p in files)).hexdigest()[:12]
+
+
 def observe_scenes(built: dict[str, list[scenes.Part]]) -> dict[str, Observed]:
-    """The camera path over every scene at STEP_S, cached per models' checksum."""
+    """The camera path over every scene at STEP_S, cached (``_cache_key``). The observations
+    are taken with the tuning's neutral correction off, so that ``with_neutral_bias`` can
+    replay them at any bias without running the camera path again."""
     cfg = load_config(None)
-    key = hashlib.sha256(b"".join(Path(p).read_bytes() for p in (cfg.models.face_detector,
-                                                                  cfg.models.face_expression))).hexdigest()[:12]
-    path = CACHE / f"scenes-{key}.pkl"
+    path = CACHE / f"scenes-{_cache_key(cfg)}-bias0.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
-    analyzer = FaceAnalyzer(cfg.camera, cfg.models)
+    tuning = FaceTuning.load(Path(cfg.models.face_tuning)) if cfg.models.face_tuning else FaceTuning()
+    analyzer = FaceAnalyzer(cfg.camera, cfg.models, dataclasses.replace(tuning, neutral_bias=0.0))
     out = {name: [(t, analyzer.analyze(frame, t)) for t, frame in scenes.frames(parts, 1 / STEP_S, seed=i)]
            for i, (name, parts) in enumerate(built.items())}
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(out))
     return out
+
+
+def with_neutral_bias(observed: dict[str, Observed], bias: float) -> dict[str, Observed]:
+    """The observations as the camera path reads them with ``neutral_bias`` = ``bias``: the
+    correction is the last step of the reading (a shift of log p(neutral), then renormalising),
+    so applying it to probabilities read without it gives the same result."""
+    def shift(o: FaceObservation) -> FaceObservation:
+        return dataclasses.replace(o, probs=fuse(np.log(np.maximum(o.probs[None], 1e-6)),
+                                                 np.zeros((1, len(o.probs))), 0.0, bias)[0])
+    return {name: [(t, [shift(o) for o in faces]) for t, faces in obs] for name, obs in observed.items()}
 
 
 def run(observed: Observed, make: Callable[[], MoodEstimator], interval: float) -> list[TimelinePoint]:
@@ -215,24 +242,38 @@ class FramesByExpressiveness(MoodEstimator):
 
 
 @contextlib.contextmanager
-def restfulness(fn: Callable[[np.ndarray], float]) -> Iterator[None]:
-    saved = mood.restfulness
-    mood.restfulness = fn
+def patched(**values: object) -> Iterator[None]:
+    """Module attributes of ``moodshuffle.estimate.mood`` (constants, ``restfulness``) replaced
+    for the duration."""
+    saved = {name: getattr(mood, name) for name in values}
+    for name, value in values.items():
+        setattr(mood, name, value)
     try:
         yield
     finally:
-        mood.restfulness = saved
+        for name, value in saved.items():
+            setattr(mood, name, value)
 
 
-#: design -> (estimator class, restfulness or None for the shipped one)
-DESIGNS: dict[str, tuple[type[MoodEstimator], Callable[[np.ndarray], float] | None]] = {
-    "shipped": (MoodEstimator, None),
-    "no learnt rest": (FixedRest, None),
-    "rest taught by neutral probability": (MoodEstimator, lambda p: float(p[mood.NEUTRAL])),
-    "rest taught by neutral probability squared": (MoodEstimator, lambda p: float(p[mood.NEUTRAL]) ** 2),
-    "rest taught by every frame": (MoodEstimator, lambda p: 1.0),
-    "faces weighted by expressiveness": (FacesByExpressiveness, None),
-    "frames weighted by expressiveness": (FramesByExpressiveness, None),
+#: design -> (estimator class, what it changes in moodshuffle.estimate.mood)
+DESIGNS: dict[str, tuple[type[MoodEstimator], dict[str, object]]] = {
+    "shipped": (MoodEstimator, {}),
+    "no learnt rest": (FixedRest, {}),
+    "rest taught by neutral probability": (MoodEstimator, {"restfulness": lambda p: float(p[mood.NEUTRAL])}),
+    "rest taught by neutral probability squared": (
+        MoodEstimator, {"restfulness": lambda p: float(p[mood.NEUTRAL]) ** 2}),
+    "rest taught by every frame": (MoodEstimator, {"restfulness": lambda p: 1.0}),
+    "rest taught by neutral probability only (no first sight, no likeness)": (
+        MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1e-9, "REST_LIKENESS_L1": 1e-9}),
+    "no first sight": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1e-9}),
+    "no likeness to the rest": (MoodEstimator, {"REST_LIKENESS_L1": 1e-9}),
+    "likeness within L1 0.3": (MoodEstimator, {"REST_LIKENESS_L1": 0.3}),
+    "likeness within L1 0.9": (MoodEstimator, {"REST_LIKENESS_L1": 0.9}),
+    "first sight 1 frame": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 1.0}),
+    "first sight 6 frames": (MoodEstimator, {"FIRST_SIGHT_WEIGHT": 6.0}),
+    "full hold when the valence contradicts the label": (MoodEstimator, {"FLIP_HOLD_SHARE": 1.0}),
+    "faces weighted by expressiveness": (FacesByExpressiveness, {}),
+    "frames weighted by expressiveness": (FramesByExpressiveness, {}),
 }
 
 
@@ -248,6 +289,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--neutral-bias", type=float, default=None,
+                        help="the camera path's neutral correction (default: models/face_tuning.json's)")
     parser.add_argument("--set", action="append", default=[], help="mood setting=value (repeatable)")
     parser.add_argument("--grid", action="store_true", help="measure the built-in grid around the defaults")
     parser.add_argument("--designs", action="store_true", help="measure the alternative designs (DESIGNS)")
@@ -258,14 +301,19 @@ def main() -> None:
         for i, (name, parts) in enumerate(built.items()):
             scenes.write(parts, args.write / (name.replace("/", "_") + ".mp4"), seed=i)
     observed = observe_scenes(built)
+    tuning_file = load_config(None).models.face_tuning
+    bias = args.neutral_bias if args.neutral_bias is not None else (
+        FaceTuning.load(Path(tuning_file)).neutral_bias if tuning_file else 0.0)
+    print(f"neutral_bias {bias}", flush=True)
+    observed = with_neutral_bias(observed, bias)
     base = dataclasses.asdict(MoodConfig())
     variants = [_parse_sets(args.set)]
     if args.grid:
         variants = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
     if args.designs:
         cfg = MoodConfig(**{**base, **_parse_sets(args.set)})
-        for name, (cls, rule) in DESIGNS.items():
-            with restfulness(rule or mood.restfulness):
+        for name, (cls, changes) in DESIGNS.items():
+            with patched(**changes):
                 r = measure(built, observed, lambda cls=cls: cls(cfg), args.interval)
             print(name, {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
         return

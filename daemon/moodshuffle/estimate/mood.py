@@ -9,10 +9,11 @@ estimates, both as exponentially decayed sums (``S = S * 2^(-dt/h) + w * p``,
 ``W = W * 2^(-dt/h) + w``):
 
 * **rest**: what this room looks like at rest, learnt slowly (half-life
-  ``baseline_half_life_s``), each observation weighted by ``restfulness``: its neutral
-  probability above ``EXPRESSIVE_NEUTRAL``, so a laugh or a cry (neutral near 0) teaches the
-  rest nothing, while a resting face the model reads as mildly sad becomes this room's rest
-  within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
+  ``baseline_half_life_s``), each observation weighted by ``rest_teaching``: its neutral
+  probability above ``EXPRESSIVE_NEUTRAL``, its likeness to the rest, and at first sight
+  (the first ``FIRST_SIGHT_WEIGHT`` frames) fully unless it is clearly expressive; so a laugh
+  or a cry (neutral near 0) teaches the rest nothing, while a resting face the model reads as
+  sad becomes this room's rest within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
   ``REST_PRIOR_WEIGHT`` frames.
 * **expression**: the same evidence smoothed fast (half-life ``half_life_s``), weighted by
   confidence.
@@ -40,6 +41,11 @@ into the state's arousal by the two evidence weights.
 
 The label changes only with hysteresis: other classes must lead the current one by
 ``hysteresis_margin`` for ``hysteresis_hold_s`` seconds; the label then becomes the leader.
+While the mood's valence has decisively the opposite sign of the current label's (by
+``FLIP_VALENCE``: a "sad" label while the room laughs), the hold is ``FLIP_HOLD_SHARE`` of that:
+the fast expression mean has already had to cross from one side of rest to the other, which a
+brief smile or one odd frame does not do, and a label of the wrong sign is the worst thing the
+mood can show.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.emotions import EMOTIONS, INDEX, N_EMOTIONS, EmotionPoint, va_from_probs
+from moodshuffle.emotions import CLASS_VA, EMOTIONS, INDEX, N_EMOTIONS, EmotionPoint, va_from_probs
 from moodshuffle.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
 
 NEUTRAL = INDEX["neutral"]
@@ -60,12 +66,22 @@ REST_PRIOR[NEUTRAL] = 0.6
 EXPRESSIVE_NEUTRAL = 0.1
 #: weight of REST_PRIOR in the rest, in fully restful frames: the first faces soon outweigh it
 REST_PRIOR_WEIGHT = 0.5
+#: an observation this far (L1) from the learnt rest is a departure and teaches it nothing by
+#: its likeness; nearer, it teaches in proportion (see ``rest_teaching``)
+REST_LIKENESS_L1 = 0.6
+#: the first this many frames of face evidence (decayed with the rest) are "first sight": a face
+#: that is not clearly expressive then teaches the rest fully (see ``rest_teaching``)
+FIRST_SIGHT_WEIGHT = 3.0
 #: weight of "no departure" in the expression, in units of one fully confident frame
 PRIOR_WEIGHT = 1.0
 #: a frame is evidence for the seconds since the previous one, up to this many (the default
 #: camera interval): so the mood moves at the same pace whatever the camera's sampling rate
 FRAME_SPAN_S = 2.0
 VOICE_CLASS_WEIGHT = 0.5
+#: the mood's valence this far on the other side of zero from the label's class contradicts it
+FLIP_VALENCE = 0.2
+#: share of ``hysteresis_hold_s`` a leader needs while the valence contradicts the label
+FLIP_HOLD_SHARE = 0.5
 #: speech heard within this many seconds counts as recent
 SPEECH_RECENT_S = 30.0
 
@@ -74,6 +90,27 @@ def restfulness(probs: np.ndarray) -> float:
     """How much an observation may teach the rest, 0..1: its neutral probability above
     ``EXPRESSIVE_NEUTRAL``, rescaled; a clear expression teaches nothing."""
     return max(0.0, float(probs[NEUTRAL]) - EXPRESSIVE_NEUTRAL) / (1.0 - EXPRESSIVE_NEUTRAL)
+
+
+def rest_teaching(probs: np.ndarray, rest: np.ndarray, novelty: float) -> float:
+    """How much one observation teaches the rest, 0..1, given the rest so far (``rest``, over
+    EMOTIONS) and how new the channel's evidence is (``novelty``, 1 at first sight, 0 once
+    ``FIRST_SIGHT_WEIGHT`` frames were seen). The most of:
+
+    * its ``restfulness`` (its neutral probability);
+    * its likeness to the rest, ``1 - L1(probs, rest) / REST_LIKENESS_L1``: a face that looks as
+      it does at rest is at rest, whatever the model makes of it, so the rest becomes this
+      face's mean reading and not the mean of its more neutral-looking frames only;
+    * ``novelty`` for a face that is not clearly expressive (neutral above
+      ``EXPRESSIVE_NEUTRAL``): most of the time a face is at rest, so the way it looks when
+      first seen is its rest unless it plainly laughs or cries. Novelty counts frames seen, not
+      frames learnt, so a room first seen crying has spent it before the crying ends.
+    """
+    likeness = 1.0 - float(np.abs(probs - rest).sum()) / REST_LIKENESS_L1
+    taught = max(restfulness(probs), likeness)
+    if float(probs[NEUTRAL]) > EXPRESSIVE_NEUTRAL:
+        taught = max(taught, novelty)
+    return min(1.0, taught)
 
 
 def mood_probs(departure: np.ndarray, sensitivity: float) -> np.ndarray:
@@ -89,6 +126,13 @@ def mood_probs(departure: np.ndarray, sensitivity: float) -> np.ndarray:
     return out
 
 
+def contradicts(label: str, valence: float) -> bool:
+    """Whether the mood's ``valence`` lies decisively (``FLIP_VALENCE``) on the other side of
+    zero from the ``label``'s class; never for a label of zero valence (neutral)."""
+    label_valence = CLASS_VA[INDEX[label]][0]
+    return label_valence * valence < 0 and abs(valence) >= FLIP_VALENCE
+
+
 @dataclass
 class _Channel:
     """One kind of evidence (faces, or voice classes): its expression and its rest, as
@@ -98,6 +142,8 @@ class _Channel:
     expr_weight: float = 0.0
     rest_sum: np.ndarray = field(default_factory=lambda: np.zeros(N_EMOTIONS))
     rest_weight: float = 0.0
+    #: evidence seen, decayed with the rest: how well this channel knows the room
+    seen_weight: float = 0.0
 
     def rest(self) -> np.ndarray:
         return (self.rest_sum + REST_PRIOR_WEIGHT * REST_PRIOR) / (self.rest_weight + REST_PRIOR_WEIGHT)
@@ -107,10 +153,16 @@ class _Channel:
         self.expr_weight *= expr_factor
         self.rest_sum *= rest_factor
         self.rest_weight *= rest_factor
+        self.seen_weight *= rest_factor
+
+    def novelty(self) -> float:
+        """1 before any evidence, falling to 0 once FIRST_SIGHT_WEIGHT frames were seen."""
+        return max(0.0, 1.0 - self.seen_weight / FIRST_SIGHT_WEIGHT)
 
     def add(self, probs: np.ndarray, weight: float) -> None:
         self.expr_sum += weight * probs
         self.expr_weight += weight
+        self.seen_weight += weight
 
     def learn_rest(self, probs: np.ndarray, weight: float) -> None:
         self.rest_sum += weight * probs
@@ -226,9 +278,10 @@ class MoodEstimator:
             return
         self._absent = False
         probs = np.stack([f.probs for f in faces]).astype(np.float64)
+        novelty, rest = self._face.novelty(), self._face.rest()
         self._face.add((conf[:, None] * probs).sum(0) / conf.sum(), span * min(1.0, float(conf.sum())))
         for c, p in zip(conf, probs, strict=True):
-            self._face.learn_rest(p, span * c * restfulness(p))
+            self._face.learn_rest(p, span * c * rest_teaching(p, rest, novelty))
         self._last_evidence = t
 
     def _frame_span(self, t: float) -> float:
@@ -243,8 +296,9 @@ class MoodEstimator:
         self._arousal_weight += c
         if v.probs is not None and c > 0:
             p = np.asarray(v.probs, np.float64)
+            novelty, rest = self._voice_classes.novelty(), self._voice_classes.rest()
             self._voice_classes.add(p, VOICE_CLASS_WEIGHT * c)
-            self._voice_classes.learn_rest(p, VOICE_CLASS_WEIGHT * c * restfulness(p))
+            self._voice_classes.learn_rest(p, VOICE_CLASS_WEIGHT * c * rest_teaching(p, rest, novelty))
         self._last_evidence = v.timestamp
         self._last_speech = v.timestamp
 
@@ -261,7 +315,7 @@ class MoodEstimator:
             w_face = weight + PRIOR_WEIGHT
             arousal = (w_face * face_arousal + self._arousal_weight * voice_arousal) / (w_face + self._arousal_weight)
         confidence = (weight + self._arousal_weight) / (weight + self._arousal_weight + PRIOR_WEIGHT)
-        self._update_label(probs, now)
+        self._update_label(probs, valence, now)
         return MoodState(
             probs=probs,
             valence=float(np.clip(valence, -1, 1)),
@@ -276,7 +330,7 @@ class MoodEstimator:
             rest=self._face.rest().astype(np.float32),
         )
 
-    def _update_label(self, probs: np.ndarray, now: float) -> None:
+    def _update_label(self, probs: np.ndarray, valence: float, now: float) -> None:
         # the hold counts while the current label is beaten, by whichever class: a sad face
         # the model reads as sad, then fear, then sad again has still left neutral
         best = EMOTIONS[int(np.argmax(probs))]
@@ -286,5 +340,8 @@ class MoodEstimator:
             return
         if self._beaten_since is None:
             self._beaten_since = now
-        if now - self._beaten_since >= self.cfg.hysteresis_hold_s:
+        hold = self.cfg.hysteresis_hold_s
+        if contradicts(self._label, valence):
+            hold *= FLIP_HOLD_SHARE
+        if now - self._beaten_since >= hold:
             self._label, self._beaten_since = best, None
