@@ -27,6 +27,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "daemon"))  # the class order and contract key come from the package
+sys.path.insert(0, str(REPO / "models"))
+
+from tflite_contract import with_contract  # noqa: E402
 
 from moodshuffle.emotions import EMOTIONS  # noqa: E402
 from moodshuffle.perceive.expression import CONTRACT_KEY, ExpressionModel  # noqa: E402
@@ -235,15 +238,20 @@ def posed_crops() -> tuple[np.ndarray, np.ndarray] | None:
 def save_f16(model, path: Path) -> None:
     """Every weight of ``model`` (batch-norm statistics included) as float16, in layer order:
     the warm start that later training runs continue from (committed, so it outlives the day)."""
+    import h5py
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **{f"w{i:03d}": w.astype(np.float16) for i, w in enumerate(model.get_weights())})
+    with h5py.File(path, "w") as f:
+        for i, w in enumerate(model.get_weights()):
+            f.create_dataset(f"w{i:03d}", data=w.astype(np.float16), compression="gzip")
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB, float16)", flush=True)
 
 
 def load_f16(model, path: Path) -> None:
-    saved = np.load(path)
-    weights = [saved[f"w{i:03d}"].astype(np.float32) for i in range(len(saved.files))]
-    model.set_weights(weights)
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        model.set_weights([f[f"w{i:03d}"][()].astype(np.float32) for i in range(len(f))])
 
 
 def swa_phase(args, tf, model, ds, x, xv, yv, steps, start_epoch, best) -> None:
@@ -340,7 +348,7 @@ def export(args, tf) -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    blob = with_contract(converter.convert())
+    blob = with_contract(converter.convert(), CONTRACT_KEY, CONTRACT)
     out = Path(args.out)
     out.write_bytes(blob)
     print(f"wrote {out} ({len(blob) / 1024:.0f} KiB)", flush=True)
@@ -360,23 +368,6 @@ CONTRACT = {
 }
 
 
-def with_contract(blob: bytes) -> bytes:
-    """The flatbuffer ``blob`` with CONTRACT added as a JSON metadata entry."""
-    import flatbuffers
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(blob, 0))
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(json.dumps(CONTRACT).encode(), np.uint8)
-    entry = schema.MetadataT()
-    entry.name, entry.buffer = CONTRACT_KEY, len(model.buffers)
-    model.buffers.append(buffer)
-    model.metadata = (model.metadata or []) + [entry]
-    builder = flatbuffers.Builder(len(blob) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=30)
@@ -394,8 +385,8 @@ def main() -> None:
     parser.add_argument("--erase", type=float, default=0.0, help="random-erasing probability (augmentation)")
     parser.add_argument("--camera-aug", type=float, default=0.0,
                         help="share of each batch degraded like camera faces (downscale, noise, gamma)")
-    parser.add_argument("--init", default="", help="float16 weights (.npz) to start from instead of random")
-    parser.add_argument("--f16-out", default=str(REPO / "models" / "checkpoints" / "face_emotion.f16.npz"),
+    parser.add_argument("--init", default="", help="float16 weights (.weights.h5) to start from instead of random")
+    parser.add_argument("--f16-out", default=str(REPO / "models" / "checkpoints" / "face_emotion.weights.h5"),
                         help="where export writes the float16 weights of the exported model ('' to skip)")
     args = parser.parse_args()
 
