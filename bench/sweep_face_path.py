@@ -1,7 +1,8 @@
 """Choose and fit the camera path's expression tuning in one command, for one expression model:
 the crop framing, the face-geometry head, its fusion with the CNN, and the neutral correction.
 
-    PYTHONPATH=daemon nice .venv/bin/python bench/sweep_face_path.py [--model models/face_emotion.tflite] [--write]
+    PYTHONPATH=daemon nice .venv/bin/python bench/sweep_face_path.py [--model models/face_emotion.tflite] \
+        [--write [--neutral-bias 0.5]]
 
 Needs the ``train`` extra (scikit-learn); about a minute once the FER2013 meshes are cached.
 
@@ -19,6 +20,8 @@ Needs the ``train`` extra (scikit-learn); about a minute once the FER2013 meshes
    out: chosen on seven performers, scored on the eighth; mean and spread over the eight. The
    lever set with the best mean is then chosen on all eight performers; ``--write`` stores it in
    ``models/face_tuning.json`` (geometry weight 0 when geometry did not earn its place).
+   ``--neutral-bias B`` scores one more lever set (the crop with the bias fixed at B) and writes
+   it instead: the shipped bias is also chosen for the mood estimator (``bench/sweep_mood.py``).
 
 Re-run after retraining the expression CNN (``--model``; ``--write`` records the model's
 SHA-256). The last line is one JSON object with the figures.
@@ -251,7 +254,15 @@ def main() -> None:
     parser.add_argument("--landmarks", type=Path, default=REPO / "models" / "face_landmarks.tflite")
     parser.add_argument("--cache", type=Path, default=Path("/var/tmp/moodshuffle-sweep"))
     parser.add_argument("--write", action="store_true", help="write models/face_tuning.json")
+    parser.add_argument("--neutral-bias", type=float, default=None,
+                        help="write this neutral bias (with the crop chosen for it) instead of the best lever set: "
+                             "the bias is also a choice for the mood estimator (bench/sweep_mood.py)")
     args = parser.parse_args()
+    levers = dict(LEVERS)
+    if args.neutral_bias is not None:
+        if args.neutral_bias not in NEUTRAL_BIASES:
+            parser.error(f"--neutral-bias: one of {NEUTRAL_BIASES} (the grid the plateau is measured on)")
+        levers[f"crop, neutral bias {args.neutral_bias}"] = (None, (0.0,), (args.neutral_bias,))
     cv2.setNumThreads(1)
     landmarker = FaceLandmarker(args.landmarks)
     model = ExpressionModel(args.model)
@@ -275,16 +286,19 @@ def main() -> None:
 
     print(f"leave-one-performer-out (chosen on 7 performers with neutral recall >= {NEUTRAL_RECALL_FLOOR}, "
           "scored on the 8th):")
-    results = {name: lopo(posed, geo_log, fixed) for name, fixed in LEVERS.items()}
+    results = {name: lopo(posed, geo_log, fixed) for name, fixed in levers.items()}
     for name, r in results.items():
         print(f"  {name:32s} {r['mean']:.3f} +- {r['sd']:.3f} (min {r['min']:.3f}, max {r['max']:.3f}), "
               f"held-out neutral recall {r['neutral_recall']:.3f}; chosen {r['chosen']}")
     best = max(results, key=lambda n: results[n]["mean"])
+    if args.neutral_bias is not None:
+        best = list(levers)[-1]
     everyone = np.ones(len(y), bool)
-    crop, w, b = robust_choice(scored_grid(posed, geo_log, everyone, LEVERS[best]))
+    crop, w, b = robust_choice(scored_grid(posed, geo_log, everyone, levers[best]))
     final = apply(posed, geo_log, (crop, w, b), everyone)
     before = posed.cnn.get((DEFAULT_CROP_SCALE, DEFAULT_CROP_SHIFT_Y))
-    print(f"best lever set by LOPO: {best}; chosen on all eight performers: crop {crop}, fusion weight {w}, "
+    why = "given by --neutral-bias" if args.neutral_bias is not None else "best by LOPO"
+    print(f"lever set ({why}): {best}; chosen on all eight performers: crop {crop}, fusion weight {w}, "
           f"neutral bias {b}: {accuracy(final, y):.3f} on posed (in-sample; the LOPO figure is the estimate)")
     print(confusion(final, y))
     recall = {e: round(float((final.argmax(1)[y == k] == k).mean()), 3) for k, e in enumerate(EMOTIONS)}
@@ -297,9 +311,12 @@ def main() -> None:
         digest = hashlib.sha256(args.model.read_bytes()).hexdigest()
         tuning = dataclasses.replace(tuning, expression_model_sha256=digest)
         out.write_text(tuning.to_json(
-            chosen_by=f"bench/sweep_face_path.py: {best}, best of {list(LEVERS)} leave-one-performer-out",
+            chosen_by=f"bench/sweep_face_path.py: {best}, of {list(levers)} leave-one-performer-out",
             lopo_accuracy={"mean": results[best]["mean"], "sd": results[best]["sd"]},
-            geometry_head_fit={"data": "FER2013 Training", **head_info}) + "\n")
+            geometry_head_fit={"data": "FER2013 Training", **head_info},
+            **({} if args.neutral_bias is None else {"neutral_bias_chosen_for_the_mood": (
+                f"{args.neutral_bias} (--neutral-bias), not the best lever set's; see models/face_emotion.md, "
+                "Full frames, and bench/sweep_mood.py --neutral-bias")})) + "\n")
         print(f"wrote {out}")
     print(json.dumps({"features": len(FEATURES), "head": head_info,
                       "lopo": {k: {kk: vv for kk, vv in v.items() if kk != "chosen"} for k, v in results.items()},
