@@ -110,9 +110,9 @@ def _quadrant_rows(table, quadrant: str) -> np.ndarray:
     return np.flatnonzero(cos > np.cos(np.radians(30)))
 
 
-def test_two_or_three_early_skips_of_the_matched_music_reject_it_and_one_does_not():
+def test_two_or_three_early_skips_of_the_matched_music_reject_it_and_one_does_not(monkeypatch):
     table = random_table(300, seed=6)
-    q2, q1 = _quadrant_rows(table, "Q2"), _quadrant_rows(table, "Q1")
+    q2 = _quadrant_rows(table, "Q2")
     model = TasteModel()
     assert model.rejection("Q2") == pytest.approx(taste_mod.REJECT_PRIOR)
     rejection = []
@@ -121,10 +121,15 @@ def test_two_or_three_early_skips_of_the_matched_music_reject_it_and_one_does_no
         rejection.append(model.rejection("Q2"))
     assert rejection[0] < 0.5 < rejection[1] < rejection[2] and rejection[2] > 0.9
     assert model.rejection("Q1") == pytest.approx(taste_mod.REJECT_PRIOR), "a rejection holds in its own region"
-    # the skipped tracks' quadrant sinks by about REJECT_DEPTH; music at a right angle to it does not
-    angry, happy = model.scores(table, "angry"), model.scores(table, "happy")
-    assert angry[q2[3:]].mean() < angry[q1].mean() - 0.7 * taste_mod.REJECT_DEPTH
-    assert happy[q2[3:]].mean() > happy[q1].mean() - 0.3, "in happy only the linear model's weaker prior"
+    # its part of the score: the quadrant's music sinks by about REJECT_DEPTH, music at a right
+    # angle to it or beyond not at all, and happy not at all
+    scores = {label: model.scores(table, label) for label in ("angry", "happy")}
+    depth = taste_mod.REJECT_DEPTH
+    monkeypatch.setattr(taste_mod, "REJECT_DEPTH", 0.0)
+    part = {label: s - model.scores(table, label) for label, s in scores.items()}
+    elsewhere = table.va @ taste_mod.QUADRANT_VA[taste_mod.QUADRANTS.index("Q2")] <= 0
+    assert part["angry"][q2].mean() < -0.8 * depth and part["angry"].min() >= -depth - 1e-6
+    assert not part["angry"][elsewhere].any() and not part["happy"].any()
 
 
 def test_the_rejection_moves_the_angry_queue_to_the_neighbouring_quadrants_not_the_opposite(table):
