@@ -60,8 +60,9 @@ def test_early_skip_is_under_30_s_and_under_half_the_track():
     assert play_reward(PlayOutcome.FAILED, 0, 240) is None and play_reward(None, None, 240) is None
 
 
-def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_most():
+def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_only():
     table = random_table(400, seed=3)
+    table = dataclasses.replace(table, artists=[f"a{i}" for i in range(len(table))])  # no artist term
     loud = np.flatnonzero(table.energy > 0.8)
     quiet = np.flatnonzero(table.energy < 0.3)
     disliked, unseen_loud = loud[:3], loud[3:]
@@ -71,16 +72,16 @@ def test_three_disliked_loud_tracks_when_sad_lower_other_loud_tracks_when_sad_mo
     sad = model.scores(table, "sad")
     assert sad[unseen_loud].mean() < sad[quiet].mean() - 0.05
     assert (sad[unseen_loud] < 0).mean() > 0.8
-    # the shared part carries the dislike into happy as a weaker prior (bench_feedback.py: a
-    # listener who dislikes something in every mood was not served by isolated regions) ...
-    happy = model.scores(table, "happy")
-    gap = lambda s: s[quiet].mean() - s[unseen_loud].mean()  # noqa: E731
-    assert 0 < gap(happy) < gap(sad)
-    # ... that evidence in happy overrides, while sad keeps its dislike
-    for row in loud[3:6]:
+    # regions share no weights (bench_feedback.py: carried into a mood with no evidence of its
+    # own, a guess from the others raised the skips of a listener who only wants the mood match)
+    unseen = np.setdiff1d(np.arange(len(table)), disliked)  # the disliked ones' artists are learned
+    assert not model.scores(table, "happy")[unseen].any()
+    for row in loud[3:6]:  # heard to the end when happy: happy learns it, sad keeps its dislike
         model.learn_play(table, int(row), "happy", PlayOutcome.COMPLETED, 200.0)
-    assert model.scores(table, "happy")[loud[6:]].mean() > happy[loud[6:]].mean()
-    assert gap(model.scores(table, "sad")) > 0
+    happy = model.scores(table, "happy")
+    assert happy[loud[6:]].mean() > happy[quiet].mean()
+    rest = np.setdiff1d(np.arange(len(table)), loud[3:6])  # (their artists' shared mean moved)
+    assert np.array_equal(model.scores(table, "sad")[rest], sad[rest])
 
 
 def test_exploration_is_bounded_and_real():
@@ -129,7 +130,8 @@ def test_two_or_three_early_skips_of_the_matched_music_reject_it_and_one_does_no
     part = {label: s - model.scores(table, label) for label, s in scores.items()}
     elsewhere = table.va @ taste_mod.QUADRANT_VA[taste_mod.QUADRANTS.index("Q2")] <= 0
     assert part["angry"][q2].mean() < -0.8 * depth and part["angry"].min() >= -depth - 1e-6
-    assert not part["angry"][elsewhere].any() and not part["happy"].any()
+    assert np.allclose(part["angry"][elsewhere], 0, atol=1e-9) and not part["happy"].any()
+    assert model.rejection_weight("Q1") == 0.0
 
 
 def test_the_rejection_moves_the_angry_queue_to_the_neighbouring_quadrants_not_the_opposite(table):
