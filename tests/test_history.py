@@ -100,6 +100,7 @@ def test_an_index_from_before_the_history_gains_it_and_keeps_its_tracks(tmp_path
     db.execute("INSERT INTO tracks (path, size, mtime_ns) VALUES ('/m/a.ogg', 1, 1)")
     db.execute("DROP TABLE plays")
     db.execute("DROP TABLE feedback")
+    db.execute("ALTER TABLE tracks DROP COLUMN genre")
     db.execute("ALTER TABLE tracks DROP COLUMN model")
     db.execute("PRAGMA user_version=2")  # the last schema before the history (v3)
     db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import sqlite3
@@ -11,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import mutagen
 import numpy as np
 import pytest
 
@@ -139,6 +141,7 @@ def test_an_index_from_before_model_identities_opens_and_is_analysed_again(libra
     cfg, _ = library
     scan_library(cfg, ModelsConfig())
     db = sqlite3.connect(cfg.resolved_index_path())  # back to the v2 schema, as an older release left it
+    db.execute("ALTER TABLE tracks DROP COLUMN genre")
     db.execute("ALTER TABLE tracks DROP COLUMN model")
     db.execute("DROP TABLE plays")
     db.execute("DROP TABLE feedback")
@@ -150,6 +153,54 @@ def test_an_index_from_before_model_identities_opens_and_is_analysed_again(libra
     index.close()
     assert scan_library(cfg, ModelsConfig()).analysed == 3
     assert scan_library(cfg, ModelsConfig()).analysed == 0
+
+
+def _tag(path: Path, genres: list[str]) -> None:
+    tags = mutagen.File(str(path), easy=True)
+    tags["genre"] = genres
+    tags.save()
+
+
+def test_scan_stores_the_genre_tag_and_the_table_its_normalised_first_genre(library):
+    cfg, music = library
+    _tag(music / "0.opus", ["Latin", "Pop/Rock"])  # several values, as AllMusic's genres are written
+    _tag(music / "1.opus", ["  Heavy   METAL ; Rock"])  # one messy value
+    report = scan_library(cfg, ModelsConfig())
+    assert (report.analysed, report.retagged) == (3, 0)
+    db = connect(cfg.resolved_index_path())
+    stored = dict(db.execute("SELECT path, genre FROM tracks").fetchall())
+    db.close()
+    assert stored == {str(music / "0.opus"): "Latin; Pop/Rock", str(music / "1.opus"): "Heavy   METAL ; Rock",
+                      str(music / "2.opus"): ""}
+    table = TrackIndex(cfg.resolved_index_path()).load_table()
+    genres = dict(zip((Path(p).name for p in table.paths), table.genres, strict=True))
+    assert genres == {"0.opus": "latin", "1.opus": "heavy metal", "2.opus": ""}
+
+
+def test_an_index_from_before_the_genre_reads_tags_again_without_analysing_the_audio(library):
+    cfg, music = library
+    scan_library(cfg, ModelsConfig())
+    for name in ("0.opus", "1.opus", "2.opus"):
+        stat_before = (music / name).stat()
+        _tag(music / name, ["Jazz"])  # tagged before the update, as a user's files are
+        os.utime(music / name, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    db = connect(cfg.resolved_index_path())
+    for n in ("0.opus", "1.opus", "2.opus"):  # the index of that release matched the tagged files
+        db.execute("UPDATE tracks SET size = ?, mtime_ns = ? WHERE path = ?",
+                   ((music / n).stat().st_size, (music / n).stat().st_mtime_ns, str(music / n)))
+    db.execute("ALTER TABLE tracks DROP COLUMN genre")  # back to v4, as the previous release left it
+    db.execute("PRAGMA user_version=4")
+    db.close()
+    index = TrackIndex(cfg.resolved_index_path())
+    assert index.load_table().genres == ["", "", ""]  # still playable before the scan
+    index.close()
+    stops = iter([False, True])  # a scan stopped after one file keeps what it read
+    first = scan_library(cfg, ModelsConfig(), should_stop=lambda: next(stops, True))
+    assert (first.analysed, first.retagged, first.stopped) == (0, 1, True)
+    report = scan_library(cfg, ModelsConfig())
+    assert (report.analysed, report.unchanged, report.retagged, report.failed) == (0, 3, 2, [])
+    assert TrackIndex(cfg.resolved_index_path()).load_table().genres == ["jazz", "jazz", "jazz"]
+    assert scan_library(cfg, ModelsConfig()).retagged == 0
 
 
 def test_scan_command_reports_failed_files(library, tmp_path):

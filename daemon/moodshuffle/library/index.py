@@ -16,8 +16,9 @@ import numpy as np
 
 from moodshuffle.emotions import EMOTION_COLUMNS
 from moodshuffle.library.table import TrackTable
+from moodshuffle.library.tags import first_genre
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:
@@ -104,7 +105,13 @@ def _v4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tracks ADD COLUMN model TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite3.Connection) -> None:
+    """v5: each track's genre tag (every value, joined with "; "). Rows from before have NULL,
+    which tells the next scan to read their tags again without analysing the audio."""
+    db.execute("ALTER TABLE tracks ADD COLUMN genre TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -142,7 +149,7 @@ class TrackIndex:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, path, title, artist, album, duration_s, emotion, tempo_bpm, key, mode, energy,"
-                " loudness_db FROM tracks WHERE failed IS NULL AND emotion IS NOT NULL ORDER BY id"
+                " loudness_db, genre FROM tracks WHERE failed IS NULL AND emotion IS NOT NULL ORDER BY id"
             ).fetchall()
         if not rows:
             return TrackTable.empty()
@@ -153,7 +160,7 @@ class TrackIndex:
             emotion=np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), EMOTION_COLUMNS).copy(),
             tempo_bpm=np.array(cols[7], np.float32), key=np.array(cols[8], np.int8),
             mode=np.array(cols[9], np.int8), energy=np.array(cols[10], np.float32),
-            loudness_db=np.array(cols[11], np.float32),
+            loudness_db=np.array(cols[11], np.float32), genres=[first_genre(g or "") for g in cols[12]],
         )
 
     def mark_failed(self, path: str, reason: str) -> None:

@@ -3,7 +3,9 @@
 A file is analysed only when new or changed (path, size, mtime) or when the index holds the
 analysis of another music model (its identity is stored with each track). A file that vanished while a
 new file with the same content fingerprint appeared was renamed: its row follows it without
-re-analysis. Vanished files are forgotten. A file that cannot be decoded is recorded as
+re-analysis. An unchanged file whose tags were never read into the current schema (an index
+from before the genre, v5) has only its tags read again: upgrading costs seconds, not a rescan
+of the audio. Vanished files are forgotten. A file that cannot be decoded is recorded as
 failed with the reason and never stops the scan. Every track is committed on its own, so a
 scan killed at any moment loses at most the track in progress and the next scan resumes.
 
@@ -32,6 +34,7 @@ from pathlib import Path
 from moodshuffle.config import LibraryConfig, ModelsConfig
 from moodshuffle.library.files import LibraryFiles, find_audio_files
 from moodshuffle.library.index import connect
+from moodshuffle.library.tags import TrackTags, read_tags
 from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle.library")
@@ -50,6 +53,8 @@ class ScanReport:
     analysed: int = 0
     unchanged: int = 0
     renamed: int = 0
+    #: unchanged files whose tags alone were read again (an index from before the genre)
+    retagged: int = 0
     removed: int = 0
     #: this scan's failures, (path, reason); paths as the file system gives them (use
     #: ``logs.printable`` to show them)
@@ -62,7 +67,9 @@ class ScanReport:
     stopped: bool = False
 
     def __str__(self) -> str:
-        text = (f"{self.analysed} analysed, {self.unchanged} unchanged, {self.renamed} renamed, "
+        text = (f"{self.analysed} analysed, {self.unchanged} unchanged"
+                + (f" ({self.retagged} tags re-read)" if self.retagged else "")
+                + f", {self.renamed} renamed, "
                 f"{self.removed} removed, {len(self.failed)} failed in {self.seconds:.1f} s"
                 + (" (stopped early)" if self.stopped else ""))
         if self.unavailable_roots:
@@ -87,22 +94,6 @@ def fingerprint(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
-def read_tags(path: Path) -> tuple[str, str, str]:
-    """(title, artist, album) from the tags; the file name stands in for a missing title."""
-    title = artist = album = ""
-    try:
-        import mutagen
-
-        tags = mutagen.File(str(path), easy=True)
-        if tags is not None and tags.tags is not None:
-            title = (tags.get("title") or [""])[0]
-            artist = (tags.get("artist") or [""])[0]
-            album = (tags.get("album") or [""])[0]
-    except Exception as exc:  # mutagen raises many kinds for broken tags; the audio may still be fine
-        log.debug("tags of %s unreadable: %s", path, exc)
-    return title or path.stem, artist, album
-
-
 def scan_library(
     library: LibraryConfig,
     models: ModelsConfig,
@@ -123,7 +114,7 @@ def scan_library(
         found = find_audio_files(library.resolved_paths())
         files = found.files
         known = {row[0]: row[1:] for row in
-                 db.execute("SELECT path, id, size, mtime_ns, fingerprint, model FROM tracks")}
+                 db.execute("SELECT path, id, size, mtime_ns, fingerprint, model, genre IS NULL FROM tracks")}
         kept = _keep_unavailable(known, found, library.resolved_paths(), report)
         for path, reason in found.problems:
             report.failed.append((path, reason))
@@ -131,6 +122,8 @@ def scan_library(
         todo = [p for p, (size, mtime) in files.items()
                 if p not in known or known[p][1:3] != (size, mtime) or known[p][4] != model_id]
         report.unchanged = len(files) - len(todo)
+        todo_set = set(todo)
+        untagged = sorted(p for p in files if p not in todo_set and p in known and known[p][5])
         gone = [p for p in known if p not in files and p not in kept]
         # only a current analysis may follow a rename; a stale one is dropped and its file analysed
         vanished = {known[p][3]: (p, known[p][0]) for p in gone if known[p][3] and known[p][4] == model_id}
@@ -138,10 +131,11 @@ def scan_library(
             db.execute("DELETE FROM tracks WHERE path = ?", (p,))
             report.removed += 1
 
+        report.retagged, report.stopped = _read_tags_again(db, untagged, should_stop)
         model = None
         total = len(todo)
         for done, path in enumerate(sorted(todo)):
-            if should_stop is not None and should_stop():
+            if report.stopped or (should_stop is not None and should_stop()):
                 report.stopped = True
                 break
             size, mtime = files[path]
@@ -161,13 +155,13 @@ def scan_library(
                 from moodshuffle.library.music_model import MusicEmotionModel
 
                 model = MusicEmotionModel(Path(models.music), models.num_threads)
-            title, artist, album = read_tags(Path(path))
+            tags = read_tags(Path(path))
             try:
                 f = analyse(Path(path), model)
-                _upsert(db, path, size, mtime, fp, title, artist, album, f, None, model_id)
+                _upsert(db, path, size, mtime, fp, tags, f, None, model_id)
                 report.analysed += 1
             except DecodeError as exc:
-                _upsert(db, path, size, mtime, fp, title, artist, album, None, str(exc), model_id)
+                _upsert(db, path, size, mtime, fp, tags, None, str(exc), model_id)
                 report.failed.append((path, str(exc)))
                 log.warning("cannot analyse %s: %s", printable(path), printable(str(exc)))
             if progress is not None:
@@ -181,6 +175,18 @@ def scan_library(
         db.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def _read_tags_again(db, paths: list[str], should_stop: Callable[[], bool] | None) -> tuple[int, bool]:
+    """Read the tags of the unchanged files ``paths`` into their rows, one commit each (a
+    killed scan resumes where it stopped); returns (files read, stopped early)."""
+    for done, path in enumerate(paths):
+        if should_stop is not None and should_stop():
+            return done, True
+        tags = read_tags(Path(path))
+        db.execute("UPDATE tracks SET title = ?, artist = ?, album = ?, genre = ? WHERE path = ?",
+                   (tags.title, tags.artist, tags.album, tags.genre, path))
+    return len(paths), False
 
 
 def _keep_unavailable(known: dict[str, tuple], found: LibraryFiles, roots: list[Path], report: ScanReport) -> set[str]:
@@ -205,10 +211,10 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _upsert(db, path, size, mtime, fp, title, artist, album, f, failed: str | None, model_id: str) -> None:
-    values = dict(path=path, size=size, mtime_ns=mtime, fingerprint=fp, title=title, artist=artist, album=album,
-                  failed=failed, model=model_id, emotion=None, quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0,
-                  key=-1, mode=1, energy=0.0, loudness_db=0.0)
+def _upsert(db, path, size, mtime, fp, tags: TrackTags, f, failed: str | None, model_id: str) -> None:
+    values = dict(path=path, size=size, mtime_ns=mtime, fingerprint=fp, title=tags.title, artist=tags.artist,
+                  album=tags.album, genre=tags.genre, failed=failed, model=model_id, emotion=None,
+                  quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0, key=-1, mode=1, energy=0.0, loudness_db=0.0)
     if f is not None:
         values.update(emotion=f.emotion.astype("float32").tobytes(),
                       quadrant_probs=f.quadrant_probs.astype("float32").tobytes(), duration_s=f.duration_s,

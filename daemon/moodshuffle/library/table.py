@@ -38,6 +38,7 @@ class TrackTable:
     tempo_bpm: (N,) float32, 0 where unknown.
     key: (N,) int8 pitch class 0..11 (0 = C), -1 where unknown; mode: (N,) int8, 1 major, 0 minor.
     energy: (N,) float32 in [0, 1]; loudness_db: (N,) float32 (integrated, dBFS-ish).
+    genres: each track's first genre, normalised (``tags.first_genre``), "" where unknown.
     """
 
     ids: np.ndarray
@@ -52,6 +53,7 @@ class TrackTable:
     mode: np.ndarray
     energy: np.ndarray
     loudness_db: np.ndarray
+    genres: list[str]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -91,6 +93,7 @@ class TrackTable:
             artists=[self.artists[r] for r in rows], albums=[self.albums[r] for r in rows],
             duration_s=self.duration_s[keep], emotion=self.emotion[keep], tempo_bpm=self.tempo_bpm[keep],
             key=self.key[keep], mode=self.mode[keep], energy=self.energy[keep], loudness_db=self.loudness_db[keep],
+            genres=[self.genres[r] for r in rows],
         )
 
     @staticmethod
@@ -99,5 +102,5 @@ class TrackTable:
         return TrackTable(
             ids=np.zeros(0, np.int64), paths=[], titles=[], artists=[], albums=[], duration_s=z,
             emotion=np.zeros((0, EMOTION_COLUMNS), np.float32), tempo_bpm=z, key=np.zeros(0, np.int8),
-            mode=np.zeros(0, np.int8), energy=z, loudness_db=z,
+            mode=np.zeros(0, np.int8), energy=z, loudness_db=z, genres=[],
         )
