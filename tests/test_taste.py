@@ -253,6 +253,62 @@ def test_an_artist_disliked_in_a_mood_sinks_its_other_tracks_in_that_mood():
     assert scores[rows[3:]].mean() < scores[others].mean() - 0.05
 
 
+def test_a_genre_skipped_when_happy_sinks_its_unheard_tracks_when_happy_and_less_elsewhere():
+    table = random_table(160, seed=6)
+    genres = ["latin" if i % 4 == 0 else "pop/rock" if i % 4 == 1 else "" for i in range(len(table))]
+    # one artist per track: what moves the unheard Latin tracks is their genre alone
+    table = dataclasses.replace(table, genres=genres, artists=[f"a{i}" for i in range(len(table))])
+    latin = [i for i, g in enumerate(genres) if g == "latin"]
+    model = TasteModel()
+    for row in latin[:3]:
+        model.learn_play(table, row, "happy", PlayOutcome.SKIPPED, 5.0)
+    happy, sad = model.scores(table, "happy"), model.scores(table, "sad")
+    others = [i for i, g in enumerate(genres) if g != "latin"]
+    # features (bias left out of the score) learned from three tracks barely move the rest
+    assert happy[latin[3:]].mean() < happy[others].mean() - 0.2
+    # per region, shrunk toward the genre's all-mood mean: a little lower when sad, far less
+    assert happy[latin[3:]].mean() < sad[latin[3:]].mean() < 0
+    no_genre = [i for i, g in enumerate(genres) if not g]
+    assert not sad[no_genre].any()  # sad learned nothing else, and "" is no genre
+    # heard to the end when sad: the sad term turns, the happy one stays a dislike
+    for row in latin[3:9]:
+        model.learn_play(table, row, "sad", PlayOutcome.COMPLETED, 200.0)
+    assert model.scores(table, "sad")[latin[9:]].mean() > 0 > model.scores(table, "happy")[latin[9:]].mean()
+
+
+def test_the_genre_term_is_rebuilt_from_history_and_shown_in_the_taste_part(table):
+    table = dataclasses.replace(table, artists=[f"a{i}" for i in range(len(table))])
+    latin = [i for i, g in enumerate(table.genres) if g == "latin"]
+    assert len(latin) > 20  # the 4Q clips' AllMusic genres, first of each (tests/_tables.py)
+    model = TasteModel()
+    for row in latin[:2]:
+        model.learn(table, row, "happy", -1.0)
+    other = TasteModel()
+    for row in latin[:2]:
+        other.learn(table, row, "happy", -1.0)
+    assert model.same_as(other)
+    other.learn(table, latin[2], "happy", -1.0)
+    assert not model.same_as(other)
+    scores = model.scores(table, "happy")
+    untagged = dataclasses.replace(table, genres=["" for _ in table.genres])
+    without = TasteModel()
+    for row in latin[:2]:
+        without.learn(untagged, row, "happy", -1.0)
+    lowered = without.scores(untagged, "happy") - scores  # what the genre term takes away
+    rest = [i for i, g in enumerate(table.genres) if g != "latin"]
+    assert lowered[latin[2:]].mean() > 0.15 and not lowered[rest].any()
+    cfg = MoodConfig(artist_gap=0)
+    is_latin = np.array([g == "latin" for g in table.genres])
+    shares = {}
+    for taste in (None, scores):
+        queues = [rank_upcoming(table, HAPPY, "match", PlayHistory(), 30, np.random.default_rng(seed), cfg,
+                                taste=taste) for seed in range(5)]
+        if taste is not None:
+            assert all(u.parts["taste"] == pytest.approx(scores[u.index]) for q in queues for u in q)
+        shares[taste is None] = np.mean([is_latin[u.index] for q in queues for u in q])
+    assert shares[False] < shares[True] / 2
+
+
 def test_ranking_shows_taste_as_its_own_part_and_learned_dislikes_change_the_queue(table):
     # energy independent of the quadrant, so that sad music comes loud and quiet
     table = dataclasses.replace(table, energy=np.random.default_rng(7).uniform(0.4, 1.0, len(table)).astype(np.float32))
