@@ -8,8 +8,9 @@ dislike with probability 0.9 (early: 2-12 s into a 30 s clip) and anything else 
 base rate (at a uniform time, so some of those skips are late). The learner sees only those
 skips and the completions (through ``TasteModel.learn_play``, as the daemon would); the
 listener's preferences are hidden from it and some are defined on things it never sees (the
-AllMusic genre, the annotators' quadrant). Without learning is today's ranking, which already
-penalises a skipped track in that mood (``PlayHistory``); every arm keeps that. A third arm,
+annotators' quadrant; of a clip's AllMusic genres it sees only the first). Without learning
+is today's ranking, which already penalises a skipped track in that mood (``PlayHistory``);
+every arm keeps that. A third arm,
 ``oracle``, ranks with the hidden preference itself as the taste part (``Listener.oracle_taste``):
 what a perfect learner could reach with this ranking, this library and its no-repeat window
 (half the library: no track comes back within 200). Where the oracle does not halve the skip
@@ -22,8 +23,9 @@ early: a listener who puts on the speaker to hear that artist. Nine clips can fi
 the fifty happy tracks in 200, which is why even the oracle cannot halve this listener's skips.
 
 Index: the real ``moodshuffle scan`` of a copy of ``../shared/data/music-4q/audio`` whose files
-carry the artist and title of ``labels.csv`` as tags (the clips ship untagged, and the artist
-is one of the learner's inputs); about 10-30 minutes of CPU, once::
+carry the artist, title and AllMusic genres of ``labels.csv`` as tags (the clips ship untagged,
+and the artist and the first genre are among the learner's inputs); about 10-30 minutes of CPU,
+once::
 
     .venv/bin/python bench/bench_feedback.py --tagged-copy /var/tmp/listener-bench
     nice .venv/bin/moodshuffle -c /var/tmp/listener-bench/scan.yaml scan
@@ -119,7 +121,7 @@ def listeners(table: TrackTable, labels: dict[str, dict[str, str]]) -> list[List
     return [
         Listener("when sad, skips loud tracks (energy above the library median)",
                  lambda r, m: m == "sad" and bool(loud[r]), day, 0.03),
-        Listener("when happy, skips Latin music (AllMusic genre, unseen by the learner)",
+        Listener("when happy, skips Latin music (any of its AllMusic genres; the learner sees the first)",
                  lambda r, m: m == "happy" and bool(latin[r]), day, 0.03),
         Listener("in every mood, skips angry/tense music (annotated Q2)",
                  lambda r, m: quadrant[r] == "Q2", day, 0.03),
@@ -213,7 +215,7 @@ def mood_fit(rows: np.ndarray, listener: Listener, quadrant: np.ndarray) -> floa
 
 
 def tagged_copy(labels: Path, folder: Path) -> None:
-    """Copy the 4Q clips into ``folder``/music with their artist and title written as tags, and
+    """Copy the 4Q clips into ``folder``/music with their artist, title and genres written as tags, and
     write ``folder``/scan.yaml to index them into ``folder``/index.sqlite3."""
     import shutil
 
@@ -227,6 +229,7 @@ def tagged_copy(labels: Path, folder: Path) -> None:
         shutil.copy(labels.parent / r["file"], out)
         tags = mutagen.File(str(out), easy=True)
         tags["artist"], tags["title"] = r["artist"], r["title"]
+        tags["genre"] = r["genres"].split("; ")  # AllMusic's genres, one tag value each
         tags.save()
     (folder / "scan.yaml").write_text(
         f"library:\n  paths: [{folder / 'music'}]\n  index_path: {folder / 'index.sqlite3'}\n")
@@ -239,6 +242,7 @@ def main() -> None:
     ap.add_argument("--tagged-copy", type=Path, metavar="DIR", help="prepare the tagged clips to scan, and exit")
     ap.add_argument("--labels", type=Path, default=DATA / "labels.csv")
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds FIRST_SEED .. FIRST_SEED + SEEDS - 1")
     ap.add_argument("--tracks", type=int, default=200)
     ap.add_argument("--only", default="", help="run only the listeners whose description contains this")
     args = ap.parse_args()
@@ -254,7 +258,8 @@ def main() -> None:
     if missing:
         sys.exit(f"{args.index}: {len(missing)} tracks are not in {args.labels}, e.g. {missing[0]}")
     quadrant = np.array([labels[Path(p).name]["quadrant"] for p in table.paths])
-    print(f"{len(table)} tracks from {args.index}; {args.seeds} seeds x {args.tracks} tracks per listener; "
+    print(f"{len(table)} tracks from {args.index}; seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
+          f" x {args.tracks} tracks per listener; "
           "skip rate, mean +- standard deviation over seeds\n")
     heads = [f"{lo + 1}-{hi}" for lo, hi in BLOCKS if hi <= args.tracks] + [f"all {args.tracks}"]
     print("| listener | taste | " + " | ".join(heads) + " | mood fit | halved by track 50 |")
@@ -262,7 +267,8 @@ def main() -> None:
     for listener in [li for li in listeners(table, labels) if args.only in li.name]:
         arms = {}
         for arm in Arm:
-            runs = [simulate(table, listener, s, arm, args.tracks) for s in range(args.seeds)]
+            runs = [simulate(table, listener, s, arm, args.tracks)
+                    for s in range(args.first_seed, args.first_seed + args.seeds)]
             arms[arm] = (np.stack([r[0] for r in runs]), np.stack([r[1] for r in runs]))
         without = block_rates(arms[Arm.NO][0])
         for arm in Arm:
