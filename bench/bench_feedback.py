@@ -8,8 +8,8 @@ dislike with probability 0.9 (early: 2-12 s into a 30 s clip) and anything else 
 base rate (at a uniform time, so some of those skips are late). The learner sees only those
 skips and the completions (through ``TasteModel.learn_play``, as the daemon would); the
 listener's preferences are hidden from it and some are defined on things it never sees (the
-annotators' quadrant; of a clip's AllMusic genres it sees only the first). Without learning
-is today's ranking, which already penalises a skipped track in that mood (``PlayHistory``);
+annotators' quadrant). Without learning is today's ranking, which already penalises a skipped
+track in that mood (``PlayHistory``);
 every arm keeps that. A third arm,
 ``oracle``, ranks with the hidden preference itself as the taste part (``Listener.oracle_taste``):
 what a perfect learner could reach with this ranking, this library and its no-repeat window
@@ -24,7 +24,7 @@ the fifty happy tracks in 200, which is why even the oracle cannot halve this li
 
 Index: the real ``moodshuffle scan`` of a copy of ``../shared/data/music-4q/audio`` whose files
 carry the artist, title and AllMusic genres of ``labels.csv`` as tags (the clips ship untagged,
-and the artist and the first genre are among the learner's inputs); about 10-30 minutes of CPU,
+and the artist and the genres are among the learner's inputs); about 10-30 minutes of CPU,
 once::
 
     .venv/bin/python bench/bench_feedback.py --tagged-copy /var/tmp/listener-bench
@@ -121,7 +121,7 @@ def listeners(table: TrackTable, labels: dict[str, dict[str, str]]) -> list[List
     return [
         Listener("when sad, skips loud tracks (energy above the library median)",
                  lambda r, m: m == "sad" and bool(loud[r]), day, 0.03),
-        Listener("when happy, skips Latin music (any of its AllMusic genres; the learner sees the first)",
+        Listener("when happy, skips Latin music (any of its AllMusic genres)",
                  lambda r, m: m == "happy" and bool(latin[r]), day, 0.03),
         Listener("in every mood, skips angry/tense music (annotated Q2)",
                  lambda r, m: quadrant[r] == "Q2", day, 0.03),

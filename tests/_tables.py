@@ -9,7 +9,7 @@ import numpy as np
 
 from moodshuffle.emotions import QUADRANTS, from_quadrant_probs
 from moodshuffle.library.table import TrackTable
-from moodshuffle.library.tags import first_genre
+from moodshuffle.library.tags import track_genres
 
 
 def table_from_4q_labels(data: Path, seed: int = 0) -> TrackTable:
@@ -33,7 +33,7 @@ def table_from_4q_labels(data: Path, seed: int = 0) -> TrackTable:
         mode=rng.integers(0, 2, n).astype(np.int8),
         energy=np.where(np.isin(q, [0, 1]), 0.7, 0.3).astype(np.float32) + rng.normal(0, 0.05, n).astype(np.float32),
         loudness_db=np.full(n, -14.0, np.float32),
-        genres=[first_genre(r["genres"]) for r in rows],
+        genres=[track_genres(r["genres"]) for r in rows],
     )
 
 
@@ -47,5 +47,5 @@ def random_table(n: int, seed: int = 0) -> TrackTable:
         albums=["" for _ in range(n)], duration_s=np.full(n, 200.0, np.float32), emotion=from_quadrant_probs(q),
         tempo_bpm=rng.uniform(60, 180, n).astype(np.float32), key=rng.integers(-1, 12, n).astype(np.int8),
         mode=rng.integers(0, 2, n).astype(np.int8), energy=rng.uniform(0, 1, n).astype(np.float32),
-        loudness_db=rng.uniform(-20, -8, n).astype(np.float32), genres=["" for _ in range(n)],
+        loudness_db=rng.uniform(-20, -8, n).astype(np.float32), genres=[() for _ in range(n)],
     )

@@ -16,7 +16,7 @@ import numpy as np
 
 from moodshuffle.emotions import EMOTION_COLUMNS
 from moodshuffle.library.table import TrackTable
-from moodshuffle.library.tags import first_genre
+from moodshuffle.library.tags import track_genres
 
 SCHEMA_VERSION = 5
 
@@ -160,7 +160,7 @@ class TrackIndex:
             emotion=np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), EMOTION_COLUMNS).copy(),
             tempo_bpm=np.array(cols[7], np.float32), key=np.array(cols[8], np.int8),
             mode=np.array(cols[9], np.int8), energy=np.array(cols[10], np.float32),
-            loudness_db=np.array(cols[11], np.float32), genres=[first_genre(g or "") for g in cols[12]],
+            loudness_db=np.array(cols[11], np.float32), genres=[track_genres(g or "") for g in cols[12]],
         )
 
     def mark_failed(self, path: str, reason: str) -> None:

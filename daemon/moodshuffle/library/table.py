@@ -38,7 +38,7 @@ class TrackTable:
     tempo_bpm: (N,) float32, 0 where unknown.
     key: (N,) int8 pitch class 0..11 (0 = C), -1 where unknown; mode: (N,) int8, 1 major, 0 minor.
     energy: (N,) float32 in [0, 1]; loudness_db: (N,) float32 (integrated, dBFS-ish).
-    genres: each track's first genre, normalised (``tags.first_genre``), "" where unknown.
+    genres: each track's genres, normalised (``tags.track_genres``), () where unknown.
     """
 
     ids: np.ndarray
@@ -53,7 +53,7 @@ class TrackTable:
     mode: np.ndarray
     energy: np.ndarray
     loudness_db: np.ndarray
-    genres: list[str]
+    genres: list[tuple[str, ...]]
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -1,5 +1,5 @@
-"""What a file's tags say about a track (title, artist, album, genre), and the genre's one
-normalised form that the learner groups tracks by."""
+"""What a file's tags say about a track (title, artist, album, genre), and the normalised
+genres that the learner groups tracks by."""
 
 from __future__ import annotations
 
@@ -44,12 +44,10 @@ def read_tags(path: Path) -> TrackTags:
     return TrackTags(title or path.stem, artist, album, "; ".join(g.strip() for g in genres if g.strip()))
 
 
-def first_genre(genre: str) -> str:
-    """The first genre of a genre tag, case-folded with its whitespace collapsed ("" when none):
-    "  Latin ; Pop/Rock" -> "latin". One genre per track, so that the learner's per-genre term
-    groups a library whose tags are written by many hands; the others are kept in the index."""
-    for part in _GENRE_SEPARATORS.split(genre):
-        name = " ".join(part.split()).casefold()
-        if name:
-            return name
-    return ""
+def track_genres(genre: str) -> tuple[str, ...]:
+    """Every genre of a genre tag, each case-folded with its whitespace collapsed, in the tag's
+    order without repeats (() when none): "  Latin ; Pop/Rock;latin" -> ("latin", "pop/rock").
+    One spelling per genre, so that the learner's per-genre term groups a library whose tags are
+    written by many hands."""
+    names = (" ".join(part.split()).casefold() for part in _GENRE_SEPARATORS.split(genre))
+    return tuple(dict.fromkeys(name for name in names if name))
