@@ -2,8 +2,8 @@
 
 Simulated listeners play 200 tracks each from the real scanned 4Q library, chosen one at a
 time by the real ``rank_upcoming`` (policy ``match``, shipped defaults; as in the daemon, the
-next track is chosen when the current one starts, so a verdict steers the track after next),
-and skip what they
+next track is chosen when the current one starts and again right after a skip is learned, so a
+skip steers the very next track and a completion the one after next), and skip what they
 dislike with probability 0.9 (early: 2-12 s into a 30 s clip) and anything else with a small
 base rate (at a uniform time, so some of those skips are late). The learner sees only those
 skips and the completions (through ``TasteModel.learn_play``, as the daemon would); the
@@ -168,7 +168,8 @@ def simulate(table: TrackTable, listener: Listener, seed: int, arm: Arm,
         return choice
 
     # as in the daemon, the next track is chosen when the current one starts (before the
-    # listener's verdict on it), and again when the mood changes
+    # listener's verdict on it), again when the mood changes, and again on a skip, after the
+    # skip is learned (the controller's ``next``)
     upcoming = choose(listener.moods(0), None)
     for t in range(tracks):
         label = listener.moods(t)
@@ -195,6 +196,8 @@ def simulate(table: TrackTable, listener: Listener, seed: int, arm: Arm,
             if liked:  # pressed while the track plays, as the daemon learns it
                 model.learn(table, row, label, feedback_reward(FeedbackKind.LIKE))
             model.learn_play(table, row, label, PlayOutcome.SKIPPED if skipped[t] else PlayOutcome.COMPLETED, heard)
+        if skipped[t]:
+            upcoming = choose(label, playing.track_id)
     return skipped, rows
 
 

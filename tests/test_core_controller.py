@@ -179,14 +179,36 @@ def test_a_mood_change_is_an_event_and_reorders_the_queue(table):
 def test_next_early_in_a_track_is_a_skip_in_this_mood_and_late_is_not(table):
     core, rec = running(table)
     first = play_head(core, rec)
+    core.tick(SKIP_WINDOW_S / 3)
     core.player_command(PlayerAction.NEXT)
     second = rec.of(PlayRequested)[-1].track.track_id
     assert second != first
     core.track_stopped(first, SKIP_WINDOW_S / 3)
     core.track_started(second)
+    core.tick(SKIP_WINDOW_S / 3 + SKIP_WINDOW_S + 1)
     core.player_command(PlayerAction.NEXT)
     core.track_stopped(second, SKIP_WINDOW_S + 1)
     assert core.history.skips == {(first, "neutral"): 1}
+    ended = rec.of(PlayEnded)
+    assert [(e.track.track_id, e.outcome) for e in ended] == [(first, PlayOutcome.SKIPPED),
+                                                             (second, PlayOutcome.SKIPPED)]
+    assert [round(e.heard_s) for e in ended] == [round(SKIP_WINDOW_S / 3), round(SKIP_WINDOW_S + 1)]
+
+
+def test_a_skip_is_learned_before_the_next_track_is_chosen(table):
+    """The track after a skip answers it: the play ends, the list is chosen again, then the
+    head is played (not the head chosen when the skipped track started)."""
+    core, rec = running(table)
+    first = play_head(core, rec)
+    core.tick(5.0)
+    rec.events.clear()
+    core.player_command(PlayerAction.NEXT)
+    kinds = [type(e).__name__ for e in rec.events]
+    assert kinds.index("PlayEnded") < kinds.index("QueueReordered") < kinds.index("PlayRequested")
+    reordered = rec.of(QueueReordered)[-1]
+    assert reordered.reason == ReorderReason.SKIPPED
+    assert rec.of(PlayRequested)[-1].track.track_id == reordered.upcoming[0].track_id
+    assert first not in [u.track_id for u in reordered.upcoming]
 
 
 def test_a_track_that_fails_leaves_the_table_and_the_queue_together(table):
@@ -393,8 +415,9 @@ def test_a_failed_stage_is_an_event_and_in_the_state_until_it_recovers(table):
 def test_every_play_ends_once_with_how_it_ended_and_the_mood_it_started_in(table):
     core, rec = running(table)
     first = play_head(core, rec)
-    core.player_command(PlayerAction.NEXT)
-    core.track_stopped(first, 4.0)
+    core.tick(4.0)
+    core.player_command(PlayerAction.NEXT)  # timed by the controller's clock: 4 s
+    core.track_stopped(first, 4.2)  # the player's later report of the same play changes nothing
     second = play_head(core, rec)
     core.track_finished(second)
     third = play_head(core, rec)

@@ -130,6 +130,8 @@ class Controller:
         self._taste = TasteModel()
         #: the play heard now, with the context it started in (ends with a PlayEnded)
         self._open: tuple[Track, MoodContext] | None = None
+        #: when the open play started (the controller's clock)
+        self._open_at = now
         #: a mood set by command: (label, until in monotonic seconds or None)
         self._pinned: tuple[str, float | None] | None = None
         self._table = TrackTable.empty()
@@ -324,6 +326,7 @@ class Controller:
         self._history.record_play(track_id)
         context = self._context()
         self._open = (track, context)
+        self._open_at = self._now
         log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
         self._emit(TrackStarted(track, context))
         self._reorder(ReorderReason.TRACK_STARTED)
@@ -343,12 +346,11 @@ class Controller:
         skipped = self._skipping == track_id
         if skipped:
             self._skipping = None
-            if position_s < SKIP_WINDOW_S:
-                self._history.record_skip(track_id, self._mood.label)
-                log.info("skipped after %.0f s: track %d (a dislike in mood %s)", position_s, track_id,
-                         self._mood.label)
         if self._open is not None and self._open[0].track_id == track_id:
-            self._end_play(position_s, PlayOutcome.SKIPPED if skipped else PlayOutcome.STOPPED)
+            if skipped:
+                self._end_skip(position_s)
+            else:
+                self._end_play(position_s, PlayOutcome.STOPPED)
 
     @_input
     def track_failed(self, track_id: int, reason: str) -> None:
@@ -399,6 +401,14 @@ class Controller:
                 self._emit(PauseRequested(True))
         elif action == PlayerAction.NEXT and self._current is not None:
             self._skipping = self._current.track_id
+            if self._open is not None and self._open[0].track_id == self._current.track_id:
+                # learn from the skip before choosing what follows, so that the very next track
+                # answers it (chosen when the skipped one started, it would answer only the one
+                # after: bench_feedback.py measures the difference); the player's own report of
+                # the position comes after the next track is chosen, so the controller's clock
+                # times the play, as the player itself does (no pauses subtracted)
+                self._end_skip(self._now - self._open_at)
+                self._rank(ReorderReason.SKIPPED)
             self._advance()
 
     @_input
@@ -449,6 +459,15 @@ class Controller:
     def _row(self, track_id: int) -> int | None:
         rows = np.flatnonzero(self._table.ids == track_id)
         return int(rows[0]) if len(rows) else None
+
+    def _end_skip(self, heard_s: float) -> None:
+        """The open play was skipped after ``heard_s``: early, a dislike in the mood now."""
+        assert self._open is not None
+        if heard_s < SKIP_WINDOW_S:
+            track_id = self._open[0].track_id
+            self._history.record_skip(track_id, self._mood.label)
+            log.info("skipped after %.0f s: track %d (a dislike in mood %s)", heard_s, track_id, self._mood.label)
+        self._end_play(heard_s, PlayOutcome.SKIPPED)
 
     def _end_play(self, heard_s: float, outcome: PlayOutcome) -> None:
         """The open play ended: remember it, learn from it, tell the history."""

@@ -63,6 +63,7 @@ class ReorderReason(StrEnum):
     QUEUE_EMPTY = "queue empty"
     LIBRARY = "library"
     FEEDBACK = "feedback"
+    SKIPPED = "skipped"
 
 
 #: speech heard within this many seconds is recent
