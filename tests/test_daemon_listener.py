@@ -50,6 +50,13 @@ def _own_index(scanned: Path, tmp_path: Path) -> Path:
     return index
 
 
+def _prepared(music: Path, scanned: Path, tmp_path: Path) -> tuple[Path, Broker, Path, Path, Watcher]:
+    """This test's own index, a broker, the daemon's config and log, and a watcher on the broker."""
+    index = _own_index(scanned, tmp_path)
+    broker = Broker(tmp_path, free_port()).start()
+    return index, broker, _config(tmp_path, music, index, broker.port), tmp_path / "daemon.log", Watcher(broker.port)
+
+
 def _start(cfg: Path, log: Path) -> subprocess.Popen:
     with open(log, "a") as out:
         return subprocess.Popen([sys.executable, "-m", "moodshuffle", "-c", str(cfg), "run"], stdout=out,
@@ -77,11 +84,7 @@ def _name(track: dict) -> tuple[str, str]:
 
 def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_4q, tmp_path):
     music, scanned = scanned_4q
-    index = _own_index(scanned, tmp_path)
-    broker = Broker(tmp_path, free_port()).start()
-    cfg = _config(tmp_path, music, index, broker.port)
-    log = tmp_path / "daemon.log"
-    watcher = Watcher(broker.port)
+    index, broker, cfg, log, watcher = _prepared(music, scanned, tmp_path)
     proc = _start(cfg, log)
     try:
         watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "track_started", 30)
@@ -133,11 +136,7 @@ def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_
 
 def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_4q, tmp_path):
     music, scanned = scanned_4q
-    index = _own_index(scanned, tmp_path)
-    broker = Broker(tmp_path, free_port()).start()
-    cfg = _config(tmp_path, music, index, broker.port)
-    log = tmp_path / "daemon.log"
-    watcher = Watcher(broker.port)
+    index, broker, cfg, log, watcher = _prepared(music, scanned, tmp_path)
     proc = _start(cfg, log)
     try:
         discovery = {}
