@@ -182,6 +182,12 @@ def train(args, tf) -> None:
 
     aug = augmenter(tf, args.erase)
     onehot = np.eye(7, dtype=np.float32)[y]
+    if args.teacher:
+        soft = teacher_targets(args.teacher.split(","), x, ckpt, args.smoke)
+        onehot = (1 - args.kd_weight) * onehot + args.kd_weight * soft
+        print(f"distilling: targets are {1 - args.kd_weight:g} x label + {args.kd_weight:g} x the mean of "
+              f"{args.teacher} (teachers agree with the labels on {(soft.argmax(1) == y).mean():.4f} "
+              f"of the training faces)", flush=True)
     ds = (tf.data.Dataset.from_tensor_slices((x, onehot, sample_w))
           .shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
           .batch(args.batch)
@@ -205,6 +211,22 @@ def train(args, tf) -> None:
               f"{time.time() - t0:.0f}s", flush=True)
     if args.swa_epochs:
         swa_phase(args, tf, model, ds, x, xv, yv, steps, max(start_epoch, args.epochs), best)
+
+
+def teacher_targets(paths: list[str], x: np.ndarray, ckpt: Path, smoke: bool) -> np.ndarray:
+    """The teachers' mean probabilities over the training faces (int8 .tflite models with the
+    shipped contract, run through the daemon's own inference code), cached in ``ckpt`` so a
+    resumed run distils from the same targets."""
+    cache = ckpt / "teacher.npz"
+    if cache.exists():
+        data = np.load(cache, allow_pickle=False)
+        if [str(t) for t in data["teachers"]] == paths and len(data["probs"]) == len(x):
+            return data["probs"]
+    faces = x[..., 0].astype(np.uint8)
+    probs = np.mean([ExpressionModel(Path(t)).predict(faces) for t in paths], axis=0).astype(np.float32)
+    if not smoke:
+        np.savez(cache, teachers=np.array(paths), probs=probs)
+    return probs
 
 
 def posed_crops() -> tuple[np.ndarray, np.ndarray] | None:
@@ -388,6 +410,11 @@ def main() -> None:
     parser.add_argument("--init", default="", help="float16 weights (.weights.h5) to start from instead of random")
     parser.add_argument("--f16-out", default=str(REPO / "models" / "checkpoints" / "face_emotion.weights.h5"),
                         help="where export writes the float16 weights of the exported model ('' to skip)")
+    parser.add_argument("--teacher", default="",
+                        help="comma-separated int8 .tflite face models whose mean probabilities the network "
+                             "also learns (knowledge distillation)")
+    parser.add_argument("--kd-weight", type=float, default=0.5,
+                        help="share of each training target taken from the teachers (with --teacher)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
