@@ -6,7 +6,8 @@ Reproduces ``models/face_emotion.tflite`` from the data (seeds fixed):
     nice .venv/bin/python models/train_face.py --epochs 60 --bf16 --erase 0.25 --ckpt /var/tmp/face-ckpt
 
 Training resumes from ``--ckpt`` when interrupted (same command). ``--export-only`` skips
-training and exports the best checkpoint. Needs TensorFlow (the ``train`` extra); the daemon
+training and exports the best checkpoint (with ``--init F``: the float16 weights F, e.g. the
+committed warm start, which reproduces the shipped model). Needs TensorFlow (the ``train`` extra); the daemon
 never imports it.
 
 Input contract of the exported model: (1, 48, 48, 1) int8, the 48x48 grayscale face with
@@ -346,7 +347,10 @@ def export(args, tf) -> None:
     tf.keras.mixed_precision.set_global_policy("float32")  # the exported graph is float32 before quantisation
     ckpt = Path(args.ckpt)
     model = build_model(tf)
-    model.load_weights(ckpt / "best.weights.h5")
+    if args.export_only and args.init:  # the committed float16 weights themselves
+        load_f16(model, Path(args.init))
+    else:
+        model.load_weights(ckpt / "best.weights.h5")
     if args.f16_out:
         save_f16(model, Path(args.f16_out))
         load_f16(model, Path(args.f16_out))  # export exactly what the next run continues from
