@@ -346,6 +346,7 @@ def recompute_batch_norm(tf, model, images: np.ndarray, batch: int = 256) -> Non
 def export(args, tf) -> None:
     tf.keras.mixed_precision.set_global_policy("float32")  # the exported graph is float32 before quantisation
     ckpt = Path(args.ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
     model = build_model(tf)
     if args.export_only and args.init:  # the committed float16 weights themselves
         load_f16(model, Path(args.init))
