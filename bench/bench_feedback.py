@@ -9,8 +9,7 @@ base rate (at a uniform time, so some of those skips are late). The learner sees
 skips and the completions (through ``TasteModel.learn_play``, as the daemon would); the
 listener's preferences are hidden from it and some are defined on things it never sees (the
 annotators' quadrant). Without learning is today's ranking, which already penalises a skipped
-track in that mood (``PlayHistory``);
-every arm keeps that. A third arm,
+track in that mood (``PlayHistory``); every arm keeps that. A third arm,
 ``oracle``, ranks with the hidden preference itself as the taste part (``Listener.oracle_taste``):
 what a perfect learner could reach with this ranking, this library and its no-repeat window
 (half the library: no track comes back within 200). Where the oracle does not halve the skip

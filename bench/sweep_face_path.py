@@ -259,10 +259,12 @@ def main() -> None:
                              "the bias is also a choice for the mood estimator (bench/sweep_mood.py)")
     args = parser.parse_args()
     levers = dict(LEVERS)
+    given = None  # the lever set --neutral-bias names, written instead of the best
     if args.neutral_bias is not None:
         if args.neutral_bias not in NEUTRAL_BIASES:
             parser.error(f"--neutral-bias: one of {NEUTRAL_BIASES} (the grid the plateau is measured on)")
-        levers[f"crop, neutral bias {args.neutral_bias}"] = (None, (0.0,), (args.neutral_bias,))
+        given = f"crop, neutral bias {args.neutral_bias}"
+        levers[given] = (None, (0.0,), (args.neutral_bias,))
     cv2.setNumThreads(1)
     landmarker = FaceLandmarker(args.landmarks)
     model = ExpressionModel(args.model)
@@ -290,14 +292,12 @@ def main() -> None:
     for name, r in results.items():
         print(f"  {name:32s} {r['mean']:.3f} +- {r['sd']:.3f} (min {r['min']:.3f}, max {r['max']:.3f}), "
               f"held-out neutral recall {r['neutral_recall']:.3f}; chosen {r['chosen']}")
-    best = max(results, key=lambda n: results[n]["mean"])
-    if args.neutral_bias is not None:
-        best = list(levers)[-1]
+    best = given or max(results, key=lambda n: results[n]["mean"])
     everyone = np.ones(len(y), bool)
     crop, w, b = robust_choice(scored_grid(posed, geo_log, everyone, levers[best]))
     final = apply(posed, geo_log, (crop, w, b), everyone)
     before = posed.cnn.get((DEFAULT_CROP_SCALE, DEFAULT_CROP_SHIFT_Y))
-    why = "given by --neutral-bias" if args.neutral_bias is not None else "best by LOPO"
+    why = "given by --neutral-bias" if given else "best by LOPO"
     print(f"lever set ({why}): {best}; chosen on all eight performers: crop {crop}, fusion weight {w}, "
           f"neutral bias {b}: {accuracy(final, y):.3f} on posed (in-sample; the LOPO figure is the estimate)")
     print(confusion(final, y))

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "daemon"))
 from train_face import SEED, build_model, load_split, report, save_f16, with_tta  # noqa: E402
 
 from moodshuffle.perceive.expression import ExpressionModel  # noqa: E402
+from moodshuffle.runtime import load_interpreter  # noqa: E402
 
 #: training faces whose statistics unfold the batch normalisation
 STAT_FACES = 8192
@@ -42,10 +43,7 @@ def int8_weights(path: Path) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple
     """([(kernel HWIO, bias) per convolution, in graph order], (dense kernel, dense bias)), dequantised.
     The four test-time views share the kernels; their biases differ only by quantisation, so the
     first view's are taken."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(str(path))
-    interp.allocate_tensors()
+    interp = load_interpreter(path)
     tensors = {d["index"]: d for d in interp.get_tensor_details()}
 
     def dequantised(index: int) -> np.ndarray:

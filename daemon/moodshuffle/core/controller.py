@@ -17,7 +17,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -99,6 +99,14 @@ def pinned_mood(label: str, sensed: MoodState) -> MoodState:
                      voice_arousal=sensed.voice_arousal, speech_recent=sensed.speech_recent)
 
 
+class _OpenPlay(NamedTuple):
+    """The play heard now: the track, the context it started in, and when (the controller's clock)."""
+
+    track: Track
+    context: MoodContext
+    started_at: float
+
+
 class Controller:
     """Owns the mood, the policy, the play history, the taste learned from the listener, the
     upcoming list and the journey target."""
@@ -128,10 +136,8 @@ class Controller:
         self._plays: list[PlayRecord] = []
         self._feedback: list[FeedbackRecord] = []
         self._taste = TasteModel()
-        #: the play heard now, with the context it started in (ends with a PlayEnded)
-        self._open: tuple[Track, MoodContext] | None = None
-        #: when the open play started (the controller's clock)
-        self._open_at = now
+        #: the play heard now (ends with a PlayEnded)
+        self._open: _OpenPlay | None = None
         #: a mood set by command: (label, until in monotonic seconds or None)
         self._pinned: tuple[str, float | None] | None = None
         self._table = TrackTable.empty()
@@ -325,8 +331,7 @@ class Controller:
         track = self._current
         self._history.record_play(track_id)
         context = self._context()
-        self._open = (track, context)
-        self._open_at = self._now
+        self._open = _OpenPlay(track, context, self._now)
         log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
         self._emit(TrackStarted(track, context))
         self._reorder(ReorderReason.TRACK_STARTED)
@@ -334,8 +339,8 @@ class Controller:
     @_input
     def track_finished(self, track_id: int) -> None:
         """The player: the track played to its end."""
-        if self._open is not None and self._open[0].track_id == track_id:
-            self._end_play(float(self._open[0].duration_s), PlayOutcome.COMPLETED)
+        if self._open is not None and self._is_open(track_id):
+            self._end_play(float(self._open.track.duration_s), PlayOutcome.COMPLETED)
         if self._current is not None and self._current.track_id == track_id:
             self._advance()
 
@@ -346,7 +351,7 @@ class Controller:
         skipped = self._skipping == track_id
         if skipped:
             self._skipping = None
-        if self._open is not None and self._open[0].track_id == track_id:
+        if self._is_open(track_id):
             if skipped:
                 self._end_skip(position_s)
             else:
@@ -361,7 +366,7 @@ class Controller:
         if track is None:
             return
         log.warning("cannot play %s: %s (skipped)", printable(track.path), reason)
-        if self._open is not None and self._open[0].track_id == track_id:
+        if self._is_open(track_id):
             self._end_play(0.0, PlayOutcome.FAILED)
         self._emit(TrackFailed(track, reason))
         if current is not None:
@@ -401,13 +406,13 @@ class Controller:
                 self._emit(PauseRequested(True))
         elif action == PlayerAction.NEXT and self._current is not None:
             self._skipping = self._current.track_id
-            if self._open is not None and self._open[0].track_id == self._current.track_id:
+            if self._open is not None and self._is_open(self._current.track_id):
                 # learn from the skip before choosing what follows, so that the very next track
                 # answers it (chosen when the skipped one started, it would answer only the one
                 # after: bench_feedback.py measures the difference); the player's own report of
                 # the position comes after the next track is chosen, so the controller's clock
                 # times the play, as the player itself does (no pauses subtracted)
-                self._end_skip(self._now - self._open_at)
+                self._end_skip(self._now - self._open.started_at)
                 self._rank(ReorderReason.SKIPPED)
             self._advance()
 
@@ -460,11 +465,15 @@ class Controller:
         rows = np.flatnonzero(self._table.ids == track_id)
         return int(rows[0]) if len(rows) else None
 
+    def _is_open(self, track_id: int) -> bool:
+        """Whether ``track_id`` is the play heard now."""
+        return self._open is not None and self._open.track.track_id == track_id
+
     def _end_skip(self, heard_s: float) -> None:
         """The open play was skipped after ``heard_s``: early, a dislike in the mood now."""
         assert self._open is not None
         if heard_s < SKIP_WINDOW_S:
-            track_id = self._open[0].track_id
+            track_id = self._open.track.track_id
             self._history.record_skip(track_id, self._mood.label)
             log.info("skipped after %.0f s: track %d (a dislike in mood %s)", heard_s, track_id, self._mood.label)
         self._end_play(heard_s, PlayOutcome.SKIPPED)
@@ -472,7 +481,7 @@ class Controller:
     def _end_play(self, heard_s: float, outcome: PlayOutcome) -> None:
         """The open play ended: remember it, learn from it, tell the history."""
         assert self._open is not None
-        track, context = self._open
+        track, context, _ = self._open
         self._open = None
         heard_s = max(0.0, float(heard_s))
         self._plays.append(PlayRecord(0, track.track_id, track.path, 0.0, float(track.duration_s), context,

@@ -307,11 +307,11 @@ def _close(a: dict, b: dict) -> bool:
 class _Groups:
     """The tracks of a table grouped by a tag (artist, genres), a track in every group it names:
     membership m of row ``rows[m]`` in group ``codes[m]`` weighs ``weights[m]``, 1/k for a track
-    in k groups, so that a row's term is the mean over its groups; names by code."""
+    in k groups, so that a row's term is the mean over its groups; ``code_of`` maps names to codes."""
 
     def __init__(self, n_rows: int, rows: np.ndarray, codes: np.ndarray, weights: np.ndarray,
-                 names: list[str]) -> None:
-        self.n_rows, self.rows, self.codes, self.weights, self.names = n_rows, rows, codes, weights, names
+                 code_of: dict[str, int]) -> None:
+        self.n_rows, self.rows, self.codes, self.weights, self.code_of = n_rows, rows, codes, weights, code_of
 
     @staticmethod
     def of(values: Sequence[tuple[str, ...]]) -> _Groups:
@@ -325,8 +325,7 @@ class _Groups:
                 rows.append(row)
                 codes.append(code_of.setdefault(name, len(code_of)))
                 weights.append(1.0 / len(names))
-        return _Groups(len(values), np.array(rows, np.intp), np.array(codes, np.intp), np.array(weights),
-                       list(code_of))
+        return _Groups(len(values), np.array(rows, np.intp), np.array(codes, np.intp), np.array(weights), code_of)
 
 
 class _GroupMeans:
@@ -355,10 +354,11 @@ class _GroupMeans:
         never heard counts 0; a row in no group gets 0)."""
         if not self._n or not len(groups.codes):
             return np.zeros(groups.n_rows)
-        per_group = np.zeros(len(groups.names))
-        for i, name in enumerate(groups.names):
-            n = self._n.get(name, 0)
-            if not n:
+        # only the groups heard have a term: the work follows the listening, not the library's size
+        per_group = np.zeros(len(groups.code_of))
+        for name, n in self._n.items():
+            i = groups.code_of.get(name)
+            if i is None:
                 continue
             shared = self._sum[name] / (n + self._prior_n)
             key = (region, name)
