@@ -190,7 +190,7 @@ def train(args, tf) -> None:
               f"{args.teacher} (teachers agree with the labels on {(soft.argmax(1) == y).mean():.4f} "
               f"of the training faces)", flush=True)
     ds = (tf.data.Dataset.from_tensor_slices((x, onehot, sample_w))
-          .shuffle(len(x), seed=SEED, reshuffle_each_iteration=True)
+          .shuffle(len(x), seed=args.seed, reshuffle_each_iteration=True)
           .batch(args.batch)
           .map(lambda a, b, w: (camera_degrade(tf, aug(a, training=True), args.camera_aug), b, w),
                num_parallel_calls=1)
@@ -418,6 +418,8 @@ def main() -> None:
     parser.add_argument("--teacher", default="",
                         help="comma-separated int8 .tflite face models whose mean probabilities the network "
                              "also learns (knowledge distillation)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="initialisation and shuffling seed (another seed starts another lineage)")
     parser.add_argument("--kd-weight", type=float, default=0.5,
                         help="share of each training target taken from the teachers (with --teacher)")
     args = parser.parse_args()
@@ -425,7 +427,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    tf.keras.utils.set_random_seed(SEED)
+    tf.keras.utils.set_random_seed(args.seed)
     if not args.export_only:
         if args.bf16:
             tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
