@@ -53,13 +53,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import MoodConfig  # noqa: E402
-from moodshuffle.decide.ranking import PlayHistory, UpcomingTrack, rank_upcoming  # noqa: E402
+from moodshuffle.decide.ranking import PlayHistory, rank_upcoming  # noqa: E402
 from moodshuffle.decide.taste import TasteModel, feedback_reward  # noqa: E402
-from moodshuffle.emotions import INDEX, N_EMOTIONS, va_from_probs  # noqa: E402
-from moodshuffle.estimate.mood import MoodState  # noqa: E402
-from moodshuffle.library.history import FeedbackKind, PlayOutcome  # noqa: E402
+from moodshuffle.domain.emotions import INDEX, N_EMOTIONS, va_from_probs  # noqa: E402
+from moodshuffle.domain.history import FeedbackKind, PlayOutcome  # noqa: E402
+from moodshuffle.domain.mood import MoodState  # noqa: E402
+from moodshuffle.domain.tracks import (
+    TrackTable,  # noqa: E402
+    UpcomingTrack,  # noqa: E402
+)
 from moodshuffle.library.index import TrackIndex  # noqa: E402
-from moodshuffle.library.table import TrackTable  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "music-4q"
 BLOCKS = ((0, 25), (25, 50), (50, 100), (100, 200))

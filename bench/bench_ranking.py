@@ -18,8 +18,8 @@ import numpy as np  # noqa: E402
 from tests._tables import random_table  # noqa: E402
 
 from moodshuffle.config import MoodConfig  # noqa: E402
-from moodshuffle.decide.policies import Policy  # noqa: E402
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming  # noqa: E402
+from moodshuffle.domain.policy import Policy  # noqa: E402
 from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
 
 

@@ -23,7 +23,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import CameraConfig, ModelsConfig  # noqa: E402
-from moodshuffle.emotions import INDEX  # noqa: E402
+from moodshuffle.domain.emotions import INDEX  # noqa: E402
 from moodshuffle.perceive import faces  # noqa: E402
 
 

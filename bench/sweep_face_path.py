@@ -50,7 +50,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import Config  # noqa: E402
-from moodshuffle.emotions import EMOTIONS, INDEX, N_EMOTIONS  # noqa: E402
+from moodshuffle.domain.emotions import EMOTIONS, INDEX, N_EMOTIONS  # noqa: E402
 from moodshuffle.perceive import faces  # noqa: E402
 from moodshuffle.perceive.expression import ExpressionModel, prepare_face  # noqa: E402
 from moodshuffle.perceive.geometry import FEATURES, GeometryHead, geometry_features  # noqa: E402
@@ -219,7 +219,7 @@ def lopo(posed: Posed, geo_log: np.ndarray, fixed: tuple) -> dict:
 def resting_faces(settings: dict[str, FaceTuning]) -> None:
     """What each tuning does to faces at rest: the neutral photos of ``faces`` (Yale, other people
     and cameras than posed) and of ``posed``: share read as neutral, mean valence."""
-    from moodshuffle.emotions import va_from_probs
+    from moodshuffle.domain.emotions import va_from_probs
 
     cfg = Config()
     photos = []

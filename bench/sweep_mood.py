@@ -44,15 +44,16 @@ sys.path.insert(0, str(REPO / "daemon"))
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import Config, MoodConfig, load_config  # noqa: E402
+from moodshuffle.domain.mood import MoodState  # noqa: E402
+from moodshuffle.domain.observations import FaceObservation, NobodySeen  # noqa: E402
 from moodshuffle.estimate import mood  # noqa: E402
-from moodshuffle.estimate.mood import MoodEstimator, MoodState  # noqa: E402
+from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
 from moodshuffle.evaluation import scenes  # noqa: E402
 from moodshuffle.evaluation.mood_score import (  # noqa: E402
     TimelinePoint,
     label_changes,
     score_segments,
 )
-from moodshuffle.observations import FaceObservation, NobodySeen  # noqa: E402
 from moodshuffle.perceive.faces import FaceAnalyzer  # noqa: E402
 from moodshuffle.perceive.tuning import FaceTuning, fuse  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "models"))
 
 from tflite_contract import with_contract  # noqa: E402
 
-from moodshuffle.emotions import EMOTIONS  # noqa: E402
+from moodshuffle.domain.emotions import EMOTIONS  # noqa: E402
 from moodshuffle.perceive.expression import CONTRACT_KEY, ExpressionModel  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "fer2013"
@@ -238,7 +238,7 @@ def posed_crops() -> tuple[np.ndarray, np.ndarray] | None:
     import cv2
 
     from moodshuffle.config import Config
-    from moodshuffle.emotions import INDEX
+    from moodshuffle.domain.emotions import INDEX
     from moodshuffle.perceive.expression import prepare_face
     from moodshuffle.perceive.faces import FaceAnalyzer
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "daemon"))
 sys.path.insert(0, str(REPO / "models"))
 DATA = REPO.parent / "shared" / "data" / "music-4q"
 
-from moodshuffle.emotions import QUADRANTS  # noqa: E402
+from moodshuffle.domain.emotions import QUADRANTS  # noqa: E402
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn")
 FOLDS = 5

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import QUADRANTS, from_quadrant_probs
-from moodshuffle.library.table import TrackTable
+from moodshuffle.domain.emotions import QUADRANTS, from_quadrant_probs
+from moodshuffle.domain.tracks import TrackTable
 from moodshuffle.library.tags import track_genres
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import CameraConfig, ModelsConfig
-from moodshuffle.emotions import INDEX
-from moodshuffle.observations import FaceObservation, NobodySeen
+from moodshuffle.domain.emotions import INDEX
+from moodshuffle.domain.observations import FaceObservation, NobodySeen
 from moodshuffle.perceive.faces import FaceAnalyzer, FaceDetector
 from moodshuffle.sense.sampler import FaceSampler
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import CameraConfig
-from moodshuffle.observations import NobodySeen
+from moodshuffle.domain.observations import NobodySeen
 from moodshuffle.sense.camera import (
     CameraUnavailable,
     OpenCVCamera,

@@ -10,7 +10,6 @@ import pytest
 
 from moodshuffle.config import Config, MoodConfig, PlayerConfig
 from moodshuffle.core import (
-    SKIP_WINDOW_S,
     Controller,
     CoreListener,
     Event,
@@ -36,10 +35,10 @@ from moodshuffle.core import (
     deliver,
 )
 from moodshuffle.core.state import MOOD_EPSILON
-from moodshuffle.decide.policies import Policy
-from moodshuffle.emotions import INDEX
-from moodshuffle.library.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
-from moodshuffle.observations import FaceObservation, VoiceObservation
+from moodshuffle.domain.emotions import INDEX
+from moodshuffle.domain.history import EARLY_SKIP_S, FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
+from moodshuffle.domain.observations import FaceObservation, VoiceObservation
+from moodshuffle.domain.policy import Policy
 from moodshuffle.report.live import LiveView
 from tests._tables import random_table, table_from_4q_labels
 
@@ -179,20 +178,20 @@ def test_a_mood_change_is_an_event_and_reorders_the_queue(table):
 def test_next_early_in_a_track_is_a_skip_in_this_mood_and_late_is_not(table):
     core, rec = running(table)
     first = play_head(core, rec)
-    core.tick(SKIP_WINDOW_S / 3)
+    core.tick(EARLY_SKIP_S / 3)
     core.player_command(PlayerAction.NEXT)
     second = rec.of(PlayRequested)[-1].track.track_id
     assert second != first
-    core.track_stopped(first, SKIP_WINDOW_S / 3)
+    core.track_stopped(first, EARLY_SKIP_S / 3)
     core.track_started(second)
-    core.tick(SKIP_WINDOW_S / 3 + SKIP_WINDOW_S + 1)
+    core.tick(EARLY_SKIP_S / 3 + EARLY_SKIP_S + 1)
     core.player_command(PlayerAction.NEXT)
-    core.track_stopped(second, SKIP_WINDOW_S + 1)
+    core.track_stopped(second, EARLY_SKIP_S + 1)
     assert core.history.skips == {(first, "neutral"): 1}
     ended = rec.of(PlayEnded)
     assert [(e.track.track_id, e.outcome) for e in ended] == [(first, PlayOutcome.SKIPPED),
                                                              (second, PlayOutcome.SKIPPED)]
-    assert [round(e.heard_s) for e in ended] == [round(SKIP_WINDOW_S / 3), round(SKIP_WINDOW_S + 1)]
+    assert [round(e.heard_s) for e in ended] == [round(EARLY_SKIP_S / 3), round(EARLY_SKIP_S + 1)]
 
 
 def test_a_skip_is_learned_before_the_next_track_is_chosen(table):
@@ -436,13 +435,13 @@ def test_every_play_ends_once_with_how_it_ended_and_the_mood_it_started_in(table
 
 def test_a_dislike_teaches_the_taste_shows_as_a_score_part_and_reorders(table):
     core, rec = running(table)
-    assert "taste" not in core.state.upcoming[0].parts  # nothing learned: ranked as without a learner
+    assert core.state.upcoming[0].parts.taste is None  # nothing learned: ranked as without a learner
     track = rec.of(PlayRequested)[-1].track
     assert core.feedback(FeedbackKind.DISLIKE) is True  # requested, not yet audible: still "now playing"
     given = rec.of(FeedbackGiven)[-1]
     assert (given.track, given.kind, given.context.label) == (track, FeedbackKind.DISLIKE, "neutral")
     assert rec.of(QueueReordered)[-1].reason == ReorderReason.FEEDBACK
-    assert all("taste" in u.parts for u in core.state.upcoming)
+    assert all(u.parts.taste is not None for u in core.state.upcoming)
     row = int(np.flatnonzero(table.ids == track.track_id)[0])
     neutral = core.taste.predicted_reward(table, "neutral")[row]
     assert neutral < 0

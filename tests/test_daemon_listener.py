@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from moodshuffle.library.history import FeedbackKind, ListeningHistory, PlayOutcome
+from moodshuffle.domain.history import FeedbackKind, PlayOutcome
+from moodshuffle.library.history import ListeningHistory
 from moodshuffle.library.index import connect
 from tests.broker import Broker, free_port
 from tests.test_e2e import BASE, Watcher

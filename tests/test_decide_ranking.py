@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.decide.policies import Policy, targets
+from moodshuffle.decide.policies import targets
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
-from moodshuffle.emotions import INDEX, QUADRANTS, EmotionPoint
+from moodshuffle.domain.emotions import INDEX, QUADRANTS, EmotionPoint
+from moodshuffle.domain.observations import FaceObservation
+from moodshuffle.domain.policy import Policy
 from moodshuffle.estimate.mood import MoodEstimator
-from moodshuffle.observations import FaceObservation
 from tests._tables import random_table, table_from_4q_labels
 
 
@@ -120,8 +121,8 @@ def test_every_choice_carries_its_score_parts(table):
     cfg = MoodConfig()
     state = scripted_moods(cfg)[-1]
     for u in rank_upcoming(table, state, Policy.UPLIFT, PlayHistory(), 5, np.random.default_rng(0), cfg):
-        assert set(u.parts) == {"similarity", "transition", "penalty"}
-        assert u.score == pytest.approx(sum(u.parts.values()))
+        assert set(u.parts.as_dict()) == {"similarity", "transition", "penalty"}
+        assert u.score == pytest.approx(u.parts.total)
 
 
 def test_off_is_a_plain_shuffle_without_repeats():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.observations import FaceObservation, NobodySeen, VoiceObservation
 from moodshuffle.estimate.mood import FLIP_HOLD_SHARE, FLIP_VALENCE, MoodEstimator, mood_probs
-from moodshuffle.observations import FaceObservation, NobodySeen, VoiceObservation
 
 
 def one_hot(name: str, p: float = 0.8) -> np.ndarray:

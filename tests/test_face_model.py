@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.paths import MODELS_DIR
 from moodshuffle.perceive.expression import CONTRACT_KEY, ExpressionModel, prepare_face
 from moodshuffle.runtime import ModelError, load_interpreter

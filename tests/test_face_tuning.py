@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import CameraConfig, ModelsConfig
-from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.paths import MODELS_DIR
 from moodshuffle.perceive.faces import FaceAnalyzer, FaceDetector
 from moodshuffle.perceive.geometry import FEATURES, geometry_features

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections import deque
+import time
 
 import pytest
 
-from moodshuffle.decide.ranking import PlayHistory
-from moodshuffle.library.history import FeedbackKind, ListeningHistory, MoodContext, PlayOutcome
+from moodshuffle.core.listening import Listening
+from moodshuffle.domain.history import FeedbackKind, MoodContext, PlayOutcome
+from moodshuffle.domain.tracks import TrackTable
+from moodshuffle.library.history import ListeningHistory
 from moodshuffle.library.index import SCHEMA_VERSION, connect
 
 SAD = MoodContext("sad", -0.6, -0.3, "match")
@@ -49,7 +51,9 @@ def test_plays_and_feedback_survive_a_reopen(tmp_path):
     assert plays[0].context == SAD and plays[1].context == HAPPY and plays[0].duration_s == 200.0
     (fb,) = again.feedback_records()
     assert (fb.track_id, fb.kind, fb.context) == (12, FeedbackKind.LIKE, HAPPY)
-    assert again.skip_counts() == {(11, "sad"): 1}
+    listening = Listening(wall=clock)
+    listening.restore(plays, again.feedback_records(), TrackTable.empty())
+    assert listening.history.skips == {(11, "sad"): 1}  # 12 s of 200: early
 
 
 def test_restored_play_history_blocks_the_tracks_heard_before_the_restart(tmp_path):
@@ -58,7 +62,9 @@ def test_restored_play_history_blocks_the_tracks_heard_before_the_restart(tmp_pa
         history.play_ended(history.play_started(tid, f"/m/{tid}.ogg", 30.0, SAD), 3.0, PlayOutcome.SKIPPED)
     history.close()
     history = ListeningHistory(tmp_path / "index.sqlite3", 180)
-    restored = PlayHistory(recent=deque(history.recent_track_ids(), maxlen=100_000), skips=history.skip_counts())
+    listening = Listening(wall=time.time)
+    listening.restore(history.plays(), history.feedback_records(), TrackTable.empty())
+    restored = listening.history
     assert restored.last(2) == [6, 7]
     assert restored.skips == {(5, "sad"): 1, (6, "sad"): 1, (7, "sad"): 1}
 
@@ -118,7 +124,8 @@ def test_kill_9_loses_at_most_the_event_being_written(tmp_path):
     path = tmp_path / "index.sqlite3"
     script = textwrap.dedent(f"""
         import sys
-        from moodshuffle.library.history import ListeningHistory, MoodContext, PlayOutcome
+        from moodshuffle.library.history import ListeningHistory
+        from moodshuffle.domain.history import MoodContext, PlayOutcome
         h = ListeningHistory({str(path)!r}, 180)
         ctx = MoodContext("sad", -0.5, -0.2, "match")
         i = 0

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import CameraConfig, Config, ModelsConfig, MoodConfig
-from moodshuffle.emotions import CLASS_VA, INDEX
-from moodshuffle.estimate.mood import MoodEstimator, MoodState
+from moodshuffle.domain.emotions import CLASS_VA, INDEX
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.evaluation import scenes
 from moodshuffle.evaluation.mood import replay
 from moodshuffle.evaluation.mood_score import VALENCE_SHOWN

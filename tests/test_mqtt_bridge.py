@@ -24,9 +24,9 @@ from moodshuffle.core import (
     SensorSwitched,
     VolumeChanged,
 )
-from moodshuffle.decide.policies import Policy
-from moodshuffle.emotions import EMOTIONS
-from moodshuffle.library.history import FeedbackKind
+from moodshuffle.domain.emotions import EMOTIONS
+from moodshuffle.domain.history import FeedbackKind
+from moodshuffle.domain.policy import Policy
 from moodshuffle.report.commands import COMMANDS, CommandError, run_command
 from moodshuffle.report.mqtt import MqttBridge, remove_discovery
 from tests._tables import random_table

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import ModelsConfig
-from moodshuffle.emotions import QUADRANTS, from_quadrant_probs
+from moodshuffle.domain.emotions import QUADRANTS, from_quadrant_probs
 from moodshuffle.evaluation.music import quadrant_metrics
 from moodshuffle.library.music_model import MusicEmotionModel
 from moodshuffle.runtime import ModelError

@@ -16,7 +16,7 @@ import pytest
 from moodshuffle.act.player import VlcPlayer
 from moodshuffle.config import Config, MoodConfig, PlayerConfig
 from moodshuffle.core import Controller, PauseRequested, PlaybackState, PlayerAction, TrackStarted
-from moodshuffle.library.table import Track
+from moodshuffle.domain.tracks import Track
 from tests._tables import random_table
 from tests.test_core_controller import Recorder
 

@@ -16,19 +16,19 @@ from moodshuffle.decide.taste import (
     REWARD_EARLY_SKIP,
     REWARD_LATE_SKIP,
     TasteModel,
-    is_early_skip,
     play_reward,
     rebuild_taste,
     region_of,
 )
-from moodshuffle.estimate.mood import MoodState
-from moodshuffle.library.history import FeedbackKind, ListeningHistory, MoodContext, PlayOutcome
+from moodshuffle.domain.history import FeedbackKind, MoodContext, PlayOutcome, is_early_skip
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.library.history import ListeningHistory
 from tests._tables import random_table, table_from_4q_labels
 
 
 def mood(label: str, valence: float, arousal: float) -> MoodState:
     probs = np.full(7, 0.02, np.float32)
-    from moodshuffle.emotions import INDEX
+    from moodshuffle.domain.emotions import INDEX
 
     probs[INDEX[label]] = 0.88
     return MoodState(probs, valence, arousal, 0.9, label, 1, 0.0, 0.0)
@@ -233,7 +233,7 @@ def test_rebuilding_from_the_stored_history_gives_the_same_model(tmp_path):
 def test_a_track_that_left_the_library_teaches_nothing_and_a_re_added_one_is_found_by_path():
     table = random_table(20)
     ctx = MoodContext("sad", -0.5, -0.2, "match")
-    from moodshuffle.library.history import FeedbackRecord
+    from moodshuffle.domain.history import FeedbackRecord
 
     gone = FeedbackRecord(999, "/gone.ogg", 1.0, FeedbackKind.DISLIKE, ctx)
     assert rebuild_taste(table, [], [gone]).evidence == {}
@@ -329,7 +329,7 @@ def test_the_genre_term_is_rebuilt_from_history_and_shown_in_the_taste_part(tabl
         queues = [rank_upcoming(table, HAPPY, "match", PlayHistory(), 30, np.random.default_rng(seed), cfg,
                                 taste=taste) for seed in range(5)]
         if taste is not None:
-            assert all(u.parts["taste"] == pytest.approx(scores[u.index]) for q in queues for u in q)
+            assert all(u.parts.taste == pytest.approx(scores[u.index]) for q in queues for u in q)
         shares[taste is None] = np.mean([is_latin[u.index] for q in queues for u in q])
     assert shares[False] < shares[True] / 2
 
@@ -341,7 +341,7 @@ def test_ranking_shows_taste_as_its_own_part_and_learned_dislikes_change_the_que
     loud = table.energy > np.median(table.energy)
     before = rank_upcoming(table, SAD, "match", PlayHistory(), 10, np.random.default_rng(0), cfg,
                            taste=np.zeros(len(table), np.float32))
-    assert all(set(u.parts) == {"similarity", "transition", "penalty", "taste"} for u in before)
+    assert all(set(u.parts.as_dict()) == {"similarity", "transition", "penalty", "taste"} for u in before)
     model = TasteModel()
     for u in [u for u in before if loud[u.index]][:3]:
         model.learn_play(table, u.index, "sad", PlayOutcome.SKIPPED, 4.0)
@@ -350,7 +350,7 @@ def test_ranking_shows_taste_as_its_own_part_and_learned_dislikes_change_the_que
         queue = rank_upcoming(table, SAD, "match", PlayHistory(), 10, np.random.default_rng(seed), cfg,
                               taste=model.scores(table, "sad"))
         for u in queue:
-            assert u.score == pytest.approx(sum(u.parts.values()), abs=1e-5)
+            assert u.score == pytest.approx(u.parts.total, abs=1e-5)
         loud_share.append(np.mean([loud[u.index] for u in queue]))
     plain = [np.mean([loud[u.index] for u in rank_upcoming(table, SAD, "match", PlayHistory(), 10,
                                                             np.random.default_rng(s), cfg)]) for s in range(5)]
@@ -362,6 +362,6 @@ def test_taste_leaves_off_a_plain_shuffle_and_must_fit_the_table(table):
     huge = np.full(len(table), 5.0, np.float32)
     a = rank_upcoming(table, SAD, "off", PlayHistory(), 5, np.random.default_rng(0), cfg, taste=huge)
     b = rank_upcoming(table, SAD, "off", PlayHistory(), 5, np.random.default_rng(0), cfg)
-    assert [u.track_id for u in a] == [u.track_id for u in b] and "taste" not in a[0].parts
+    assert [u.track_id for u in a] == [u.track_id for u in b] and a[0].parts.taste is None
     with pytest.raises(ValueError, match="taste"):
         rank_upcoming(table, SAD, "match", PlayHistory(), 5, np.random.default_rng(0), cfg, taste=huge[:3])

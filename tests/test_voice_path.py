@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import MicrophoneConfig, ModelsConfig
+from moodshuffle.domain.observations import VoiceObservation
 from moodshuffle.library.decode import decode_windows
-from moodshuffle.observations import VoiceObservation
 from moodshuffle.perceive.voice import VoiceAnalyzer
 from moodshuffle.sense.microphone import VoiceListener
 

@@ -25,11 +25,11 @@ from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
 from moodshuffle.doctor import CheckResult, run_checks
 from moodshuffle.first_run import startup_advice
 from moodshuffle.library.history import ListeningHistory
-from moodshuffle.library.recorder import HistoryRecorder
-from moodshuffle.library.stage import LibraryStage
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
+from moodshuffle.stages.library import LibraryStage
+from moodshuffle.stages.recorder import HistoryRecorder
 from moodshuffle.supervise import in_daemon_thread, supervise
 
 log = logging.getLogger("moodshuffle")

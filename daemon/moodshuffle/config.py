@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from moodshuffle.decide.policies import Policy
+from moodshuffle.domain.policy import Policy
 from moodshuffle.logs import printable
 from moodshuffle.paths import MODELS_DIR, state_dir
 

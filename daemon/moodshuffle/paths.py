@@ -16,3 +16,9 @@ def state_dir() -> Path:
     if env:
         return Path(env.split(":")[0])
     return Path.home() / ".local" / "state" / "moodshuffle"
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both absolute, as strings: no file
+    system call, so a hung mount cannot block it)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -26,7 +26,7 @@ import vlc
 
 from moodshuffle.config import PlayerConfig
 from moodshuffle.core import CoreListener, PauseRequested, PlaybackState, PlayRequested, VolumeChanged
-from moodshuffle.library.table import Track
+from moodshuffle.domain.tracks import Track
 
 log = logging.getLogger("moodshuffle.player")
 

@@ -3,13 +3,14 @@
     observations, ticks, player reports, commands, tables  ->  Controller  ->  State + events
                                                                               -> CoreListeners
 
-``Controller`` (controller.py) owns mood, policy, history, the upcoming list and the journey
-target; ``State`` and the enums are in state.py, the events in events.py, the listener
-interface in listener.py. Adapters (the VLC player, the MQTT bridge, the live view, systemd,
+``Controller`` (controller.py) is the one input API; it routes each input to a small pure part:
+the mood (mood.py), the queue and playback (queue.py), listening and taste (listening.py) and
+the library view (library.py). ``State`` and the enums are in state.py, the events in events.py,
+the listener interface in listener.py. Adapters (the VLC player, the MQTT bridge, the live view, systemd,
 the sensing and library stages) subclass ``CoreListener``; the controller imports none of them.
 """
 
-from moodshuffle.core.controller import SKIP_WINDOW_S, Controller
+from moodshuffle.core.controller import Controller
 from moodshuffle.core.events import (
     Event,
     FeedbackGiven,
@@ -42,7 +43,7 @@ from moodshuffle.core.state import (
 )
 
 __all__ = [
-    "SKIP_WINDOW_S", "Controller", "CoreListener", "Event", "FeedbackGiven", "LibraryState", "MoodChanged",
+    "Controller", "CoreListener", "Event", "FeedbackGiven", "LibraryState", "MoodChanged",
     "MoodSource", "PauseRequested", "PlayEnded", "PlayRequested", "PlaybackState", "PlayerAction", "PlayerState",
     "QueueReordered", "ReorderReason", "RescanRequested", "Sensor", "SensorSwitched", "StageFailed", "StageStatus",
     "State", "StateChanged", "TrackFailed", "TrackStarted", "VoiceState", "VolumeChanged", "deliver",

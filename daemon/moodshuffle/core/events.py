@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from moodshuffle.core.state import ReorderReason, Sensor, State
-from moodshuffle.decide.policies import Policy
-from moodshuffle.decide.ranking import UpcomingTrack
-from moodshuffle.estimate.mood import MoodState
-from moodshuffle.library.history import FeedbackKind, MoodContext, PlayOutcome
-from moodshuffle.library.table import Track
+from moodshuffle.domain.history import FeedbackKind, MoodContext, PlayOutcome
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.domain.policy import Policy
+from moodshuffle.domain.tracks import Track, UpcomingTrack
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,12 @@ class QueueReordered:
 @dataclass(frozen=True)
 class TrackStarted:
     """The player reported that ``track`` is audible; ``context``: the mood and policy it was
-    chosen in (None only from code that predates the listening history)."""
+    chosen in (None only from code that predates the listening history); ``at``: when, in wall
+    time (Unix seconds; None: unknown, the recorder's clock then)."""
 
     track: Track
     context: MoodContext | None = None
+    at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ class PlayEnded:
 
 @dataclass(frozen=True)
 class FeedbackGiven:
-    """The listener liked or disliked ``track`` in ``context``."""
+    """The listener liked or disliked ``track`` in ``context`` at wall time ``at`` (Unix seconds;
+    None: unknown, the recorder's clock then): the same record the core learned from."""
 
     track: Track
     kind: FeedbackKind
     context: MoodContext
+    at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
-from moodshuffle.decide.policies import Policy
-from moodshuffle.decide.ranking import UpcomingTrack
-from moodshuffle.estimate.mood import MoodState
-from moodshuffle.library.table import Track
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.domain.policy import Policy
+from moodshuffle.domain.tracks import Track, UpcomingTrack
 
 
 class PlaybackState(StrEnum):

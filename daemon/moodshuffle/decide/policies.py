@@ -10,20 +10,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import numpy as np
 
-from moodshuffle.emotions import QUADRANT_PROFILE, QUADRANTS, EmotionPoint
-
-
-class Policy(StrEnum):
-    """Where the music should take the listener (the ``mood.policy`` key, MQTT ``policy/set``)."""
-
-    MATCH = "match"
-    UPLIFT = "uplift"
-    CALM = "calm"
-    OFF = "off"
+from moodshuffle.domain.emotions import QUADRANT_PROFILE, QUADRANTS, EmotionPoint
+from moodshuffle.domain.policy import Policy
 
 #: (valence, arousal) the policies lead to, and the class profile that goes with them
 GOALS: dict[Policy, tuple[np.ndarray, np.ndarray]] = {

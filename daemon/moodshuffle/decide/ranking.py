@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.decide.policies import Policy, targets
-from moodshuffle.emotions import embed
-from moodshuffle.estimate.mood import MoodState
-from moodshuffle.library.table import Track, TrackTable
+from moodshuffle.decide.policies import targets
+from moodshuffle.domain.emotions import embed
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.domain.policy import Policy
+from moodshuffle.domain.tracks import ScoreParts, TrackTable, UpcomingTrack
 
 TRANSITION_WEIGHT = 0.3
 ARTIST_PENALTY = 0.5
@@ -47,36 +48,6 @@ class PlayHistory:
         if k <= 0:
             return []
         return list(self.recent)[-k:]
-
-
-@dataclass(frozen=True)
-class UpcomingTrack:
-    """One chosen track. index: its row in the TrackTable it was chosen from; va: the track's
-    (valence, arousal); target: the (valence, arousal) it was chosen for (None under ``off``);
-    parts: similarity, transition, penalty and, when ranked with a taste, taste (score = sum)."""
-
-    index: int
-    track: Track
-    va: tuple[float, float]
-    target: tuple[float, float] | None
-    score: float
-    parts: dict[str, float]
-
-    @property
-    def track_id(self) -> int:
-        return self.track.track_id
-
-    @property
-    def path(self) -> str:
-        return self.track.path
-
-    @property
-    def title(self) -> str:
-        return self.track.title
-
-    @property
-    def artist(self) -> str:
-        return self.track.artist
 
 
 class _Prepared:
@@ -205,20 +176,16 @@ def rank_upcoming(
             weights = np.exp(logits)
             row = int(rng.choice(top, p=weights / weights.sum()))
         if goals is None:
-            parts = {"shuffle": float(score[row])}
+            parts = ScoreParts(shuffle=float(score[row]))
             target = None
         else:
-            parts = {
-                "similarity": float(sim[row]),
-                "transition": float(TRANSITION_WEIGHT * trans[row]),
-                "penalty": float(-penalty[row]),
-            }
-            if taste is not None:
-                parts["taste"] = float(taste[row])
+            parts = ScoreParts(similarity=float(sim[row]), transition=float(TRANSITION_WEIGHT * trans[row]),
+                               penalty=float(-penalty[row]),
+                               taste=float(taste[row]) if taste is not None else None)
             target = (goals[k].valence, goals[k].arousal)
         va = table.va[row]
         chosen.append(UpcomingTrack(index=row, track=table.track(row), va=(float(va[0]), float(va[1])),
-                                    target=target, score=float(sum(parts.values())), parts=parts))
+                                    target=target, score=parts.total, parts=parts))
         blocked[row] = True
         recent_artists.append(p.artist[row])
         prev = row

@@ -81,17 +81,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from moodshuffle.emotions import CLASS_VA, INDEX, QUADRANT_VA, QUADRANTS
-from moodshuffle.library.history import FeedbackKind, FeedbackRecord, PlayOutcome, PlayRecord
-from moodshuffle.library.table import TrackTable
+from moodshuffle.domain.emotions import CLASS_VA, INDEX, QUADRANT_VA, QUADRANTS
+from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, PlayOutcome, PlayRecord, is_early_skip
+from moodshuffle.domain.tracks import TrackTable
 
 REWARD_FEEDBACK = 1.0
 REWARD_EARLY_SKIP = -0.6
 REWARD_LATE_SKIP = -0.2
 REWARD_COMPLETED = 0.2
-#: a skip before this many seconds (and before EARLY_SKIP_SHARE of the track) is early
-EARLY_SKIP_S = 30.0
-EARLY_SKIP_SHARE = 0.5
 
 FEATURES: tuple[str, ...] = ("bias", "valence", "arousal", "valence*arousal", "energy", "tempo", "major")
 # fixed scalings, centred on the 720 scanned 4Q clips (energy median 0.72, interquartile 0.67-0.79)
@@ -124,13 +121,6 @@ def region_of(mood: str) -> str:
         return "neutral"
     v, a = CLASS_VA[INDEX[mood]]
     return QUADRANTS[(0 if a > 0 else 3) if v > 0 else (1 if a > 0 else 2)]
-
-
-def is_early_skip(heard_s: float, duration_s: float) -> bool:
-    """A skip before ``EARLY_SKIP_S`` seconds and before ``EARLY_SKIP_SHARE`` of the track
-    (``duration_s`` 0 or less: unknown, only the seconds count)."""
-    share_limit = EARLY_SKIP_SHARE * duration_s if duration_s > 0 else EARLY_SKIP_S
-    return heard_s < min(EARLY_SKIP_S, share_limit)
 
 
 def play_reward(outcome: PlayOutcome | None, heard_s: float | None, duration_s: float) -> float | None:

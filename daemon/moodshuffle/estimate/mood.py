@@ -55,8 +55,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from moodshuffle.config import MoodConfig
-from moodshuffle.emotions import CLASS_VA, EMOTIONS, INDEX, N_EMOTIONS, EmotionPoint, va_from_probs
-from moodshuffle.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
+from moodshuffle.domain.emotions import CLASS_VA, EMOTIONS, INDEX, N_EMOTIONS, Emotion, va_from_probs
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.domain.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
 
 NEUTRAL = INDEX["neutral"]
 #: the rest before any face is seen: mostly neutral
@@ -173,36 +174,6 @@ class _Channel:
         return self.expr_sum - self.expr_weight * self.rest()
 
 
-@dataclass(frozen=True)
-class MoodState:
-    """The smoothed mood at ``timestamp`` (monotonic seconds).
-
-    probs: (7,) over EMOTIONS, sums to 1; valence, arousal in [-1, 1]; confidence in [0, 1];
-    label: the dominant class after hysteresis; faces: faces in the latest analysed frame;
-    last_evidence: monotonic time of the latest face or voice observation (None: never);
-    voice_arousal: smoothed vocal arousal in [-1, 1] or None; speech_recent: speech heard
-    within the last 30 s; rest: (7,) over EMOTIONS, how the room's faces look at rest (the
-    model's reading), sums to 1.
-    """
-
-    probs: np.ndarray
-    valence: float
-    arousal: float
-    confidence: float
-    label: str
-    faces: int
-    last_evidence: float | None
-    timestamp: float
-    voice_arousal: float | None = None
-    speech_recent: bool = False
-    rest: np.ndarray | None = None
-
-    @property
-    def point(self) -> EmotionPoint:
-        """Where the mood sits in the shared emotion space."""
-        return EmotionPoint(self.probs, self.valence, self.arousal)
-
-
 class MoodEstimator:
     """Feed observations with ``observe``; read the state with ``update(now)``."""
 
@@ -222,7 +193,7 @@ class MoodEstimator:
         self._faces_time = -np.inf
         self._last_evidence: float | None = None
         self._last_speech: float | None = None
-        self._label = "neutral"
+        self._label = Emotion.NEUTRAL
         self._beaten_since: float | None = None
 
     def observe(self, obs: Observation) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import EMOTIONS
+from moodshuffle.domain.emotions import EMOTIONS
 from moodshuffle.perceive.expression import ExpressionModel, prepare_face
 
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from moodshuffle.config import Config
-from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.perceive.faces import FaceAnalyzer
 
 

@@ -18,9 +18,10 @@ import cv2
 import numpy as np
 
 from moodshuffle.config import Config
-from moodshuffle.estimate.mood import MoodEstimator, MoodState
+from moodshuffle.domain.mood import MoodState
+from moodshuffle.domain.observations import NobodySeen
+from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.evaluation.mood_score import TimelinePoint, label_changes, read_segments, score_segments
-from moodshuffle.observations import NobodySeen
 from moodshuffle.perceive.faces import FaceAnalyzer
 
 

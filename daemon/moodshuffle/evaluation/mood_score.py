@@ -21,7 +21,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodshuffle.emotions import CLASS_VA, EMOTIONS, INDEX
+from moodshuffle.domain.emotions import CLASS_VA, EMOTIONS, INDEX
 
 #: valence beyond which a mood counts as visibly positive or negative
 VALENCE_SHOWN = 0.1

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import QUADRANT_VA, QUADRANTS, from_quadrant_probs
+from moodshuffle.domain.emotions import QUADRANT_VA, QUADRANTS, from_quadrant_probs
 from moodshuffle.library.analysis import analyse
 from moodshuffle.library.decode import DecodeError
 from moodshuffle.library.music_model import MusicEmotionModel

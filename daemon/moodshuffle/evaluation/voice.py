@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from moodshuffle.config import Config
-from moodshuffle.emotions import INDEX, VOICE_CLASSES
+from moodshuffle.domain.emotions import INDEX, VOICE_CLASSES
 from moodshuffle.library.decode import DecodeError, decode_windows
 from moodshuffle.perceive.voice import SPEECH_THRESHOLD, VoiceAnalyzer, endpoint
 from moodshuffle.perceive.voice_features import SAMPLE_RATE, segment_features

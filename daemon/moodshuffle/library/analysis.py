@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import from_quadrant_probs
+from moodshuffle.domain.emotions import from_quadrant_probs
 from moodshuffle.library.decode import decode_windows, duration_s
 
 SAMPLE_RATE = 16_000

@@ -13,65 +13,14 @@ NULL: it counts for the no-repeat window but teaches nothing.
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from moodshuffle.domain.emotions import Emotion
+from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
 from moodshuffle.library.index import connect
-
-
-class PlayOutcome(enum.StrEnum):
-    """How a play ended."""
-
-    COMPLETED = "completed"  # played to its end
-    SKIPPED = "skipped"  # the listener moved on
-    FAILED = "failed"  # the player could not play it
-    STOPPED = "stopped"  # playback stopped, or the daemon shut down, mid-track
-
-
-class FeedbackKind(enum.StrEnum):
-    LIKE = "like"
-    DISLIKE = "dislike"
-
-
-@dataclass(frozen=True)
-class MoodContext:
-    """The mood a track was chosen or judged in: ``label`` one of EMOTIONS, ``valence`` and
-    ``arousal`` in [-1, 1], ``policy`` one of POLICIES."""
-
-    label: str
-    valence: float
-    arousal: float
-    policy: str
-
-
-@dataclass(frozen=True)
-class PlayRecord:
-    """One stored play. ``started``: wall time (Unix seconds); ``heard_s`` and ``outcome`` are
-    None until the play ended (or forever, if the daemon died during it)."""
-
-    play_id: int
-    track_id: int
-    path: str
-    started: float
-    duration_s: float
-    context: MoodContext
-    heard_s: float | None
-    outcome: PlayOutcome | None
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    """One explicit like or dislike at wall time ``at`` (Unix seconds)."""
-
-    track_id: int
-    path: str
-    at: float
-    kind: FeedbackKind
-    context: MoodContext
 
 
 class ListeningHistory:
@@ -117,8 +66,12 @@ class ListeningHistory:
 
     def feedback(self, track_id: int, path: str, kind: FeedbackKind, context: MoodContext,
                  at: float | None = None) -> FeedbackRecord:
-        """Record an explicit like or dislike of a track in ``context``."""
-        record = FeedbackRecord(int(track_id), path, self._now(at), FeedbackKind(kind), context)
+        """Record an explicit like or dislike of a track in ``context`` at ``at`` (None: now)."""
+        return self.add_feedback(FeedbackRecord(int(track_id), path, self._now(at), FeedbackKind(kind), context))
+
+    def add_feedback(self, record: FeedbackRecord) -> FeedbackRecord:
+        """Store ``record`` as it is (its time included)."""
+        path, context = record.path, record.context
         with self._lock:
             self._db.execute(
                 "INSERT INTO feedback (track_id, path, at, kind, mood, valence, arousal, policy)"
@@ -146,14 +99,6 @@ class ListeningHistory:
                                     (int(limit),)).fetchall()
         return [r[0] for r in reversed(rows)]
 
-    def skip_counts(self) -> dict[tuple[int, str], int]:
-        """(track id, mood label) -> number of skips: ``PlayHistory.skips`` after a restart."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT track_id, mood, count(*) FROM plays WHERE outcome = 'skipped' GROUP BY track_id, mood"
-            ).fetchall()
-        return {(tid, mood): n for tid, mood, n in rows}
-
     def plays(self) -> list[PlayRecord]:
         """Every stored play, oldest first."""
         with self._lock:
@@ -162,7 +107,7 @@ class ListeningHistory:
                 " FROM plays ORDER BY started, id"
             ).fetchall()
         return [
-            PlayRecord(pid, tid, path, started, duration, MoodContext(mood, v, a, policy), heard,
+            PlayRecord(pid, tid, path, started, duration, MoodContext(_label(mood), v, a, policy), heard,
                        None if outcome is None else PlayOutcome(outcome))
             for pid, tid, path, started, duration, mood, v, a, policy, heard, outcome in rows
         ]
@@ -173,7 +118,7 @@ class ListeningHistory:
             rows = self._db.execute(
                 "SELECT track_id, path, at, kind, mood, valence, arousal, policy FROM feedback ORDER BY at, id"
             ).fetchall()
-        return [FeedbackRecord(tid, path, at, FeedbackKind(kind), MoodContext(mood, v, a, policy))
+        return [FeedbackRecord(tid, path, at, FeedbackKind(kind), MoodContext(_label(mood), v, a, policy))
                 for tid, path, at, kind, mood, v, a, policy in rows]
 
     def close(self) -> None:
@@ -182,3 +127,11 @@ class ListeningHistory:
 
     def _now(self, at: float | None) -> float:
         return float(self._clock() if at is None else at)
+
+
+def _label(stored: str) -> Emotion:
+    """A stored mood label (one of EMOTIONS when it was written; neutral if not)."""
+    try:
+        return Emotion(stored)
+    except ValueError:
+        return Emotion.NEUTRAL

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import EMOTION_COLUMNS
-from moodshuffle.library.table import TrackTable
+from moodshuffle.domain.emotions import EMOTION_COLUMNS
+from moodshuffle.domain.tracks import TrackTable
 from moodshuffle.library.tags import track_genres
 
 SCHEMA_VERSION = 5

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import QUADRANTS
+from moodshuffle.domain.emotions import QUADRANTS
 from moodshuffle.library.analysis import N_FFT, PATCH_FRAMES, PATCHES
 from moodshuffle.runtime import ModelError, load_interpreter
 from moodshuffle.tflite_metadata import check_class_order

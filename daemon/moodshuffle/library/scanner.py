@@ -36,6 +36,7 @@ from moodshuffle.library.files import LibraryFiles, find_audio_files
 from moodshuffle.library.index import connect
 from moodshuffle.library.tags import TrackTags, read_tags
 from moodshuffle.logs import printable
+from moodshuffle.paths import is_inside
 
 log = logging.getLogger("moodshuffle.library")
 
@@ -194,21 +195,17 @@ def _keep_unavailable(known: dict[str, tuple], found: LibraryFiles, roots: list[
     ``report.unavailable_roots`` and ``report.kept`` and logs each unavailable folder once."""
     unavailable = dict(found.unavailable)
     for root in found.empty_roots:
-        if any(_under(p, root) for p in known):
+        if any(is_inside(p, root) for p in known):
             unavailable[root] = "empty (an unmounted drive?)"
-    kept = {p for p in known if p not in found.files and any(_under(p, u) for u in unavailable)}
+    kept = {p for p in known if p not in found.files and any(is_inside(p, u) for u in unavailable)}
     report.kept = len(kept)
     report.unavailable_roots = {r: unavailable[r] for r in (os.path.abspath(r) for r in roots) if r in unavailable}
     for folder, reason in unavailable.items():
-        held = sum(_under(p, folder) for p in kept)
+        held = sum(is_inside(p, folder) for p in kept)
         if folder in report.unavailable_roots or held:
             log.warning("library folder %s is unavailable (%s): its %d indexed tracks are kept until it is back",
                         printable(folder), reason, held)
     return kept
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _upsert(db, path, size, mtime, fp, tags: TrackTags, f, failed: str | None, model_id: str) -> None:

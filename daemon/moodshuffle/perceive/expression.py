@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from moodshuffle.emotions import EMOTIONS, N_EMOTIONS
+from moodshuffle.domain.emotions import EMOTIONS, N_EMOTIONS
 from moodshuffle.paths import MODELS_DIR
 from moodshuffle.runtime import ModelError, dequantize_output, load_interpreter, quantize_input
 from moodshuffle.tflite_metadata import CONTRACT_KEY, check_class_order

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from moodshuffle.config import CameraConfig, ModelsConfig
-from moodshuffle.observations import FaceObservation
+from moodshuffle.domain.observations import FaceObservation
 from moodshuffle.perceive.expression import FACE_SIZE, ExpressionModel, prepare_face
 from moodshuffle.perceive.geometry import geometry_features
 from moodshuffle.perceive.landmarks import FaceLandmarker

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from moodshuffle.emotions import N_EMOTIONS
+from moodshuffle.domain.emotions import N_EMOTIONS
 
 # MediaPipe face mesh indices (subject's right = image left on a frontal face)
 _R_EYE = (33, 133)  # outer, inner corner

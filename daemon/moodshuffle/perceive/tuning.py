@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import EMOTIONS, INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.perceive.geometry import GeometryHead
 from moodshuffle.runtime import ModelError
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.emotions import from_voice_probs
-from moodshuffle.observations import VoiceObservation
+from moodshuffle.domain.emotions import from_voice_probs
+from moodshuffle.domain.observations import VoiceObservation
 from moodshuffle.perceive.voice_features import HOP, N_FEATURES, SAMPLE_RATE, frame_db, segment_features
 from moodshuffle.runtime import ModelError, load_interpreter
 

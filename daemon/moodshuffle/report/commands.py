@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from moodshuffle.core import PlayerAction, Sensor, StageStatus
-from moodshuffle.decide.policies import Policy
-from moodshuffle.emotions import EMOTIONS
-from moodshuffle.library.history import FeedbackKind
+from moodshuffle.domain.emotions import EMOTIONS
+from moodshuffle.domain.history import FeedbackKind
+from moodshuffle.domain.policy import Policy
 
 MAX_PAYLOAD = 256
 #: the longest a set mood may hold (a week): a number beyond it is a typo

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import datetime
 
 from moodshuffle.core import CoreListener, QueueReordered
-from moodshuffle.decide.ranking import UpcomingTrack
+from moodshuffle.domain.tracks import UpcomingTrack
 
 SHOWN = 3
 
 
 def _why(u: UpcomingTrack) -> str:
-    return ", ".join(f"{k} {v:+.2f}" for k, v in u.parts.items())
+    return ", ".join(f"{k} {v:+.2f}" for k, v in u.parts.as_dict().items())
 
 
 def render(event: QueueReordered) -> str:

@@ -23,9 +23,8 @@ from moodshuffle.core import (
     TrackFailed,
     TrackStarted,
 )
-from moodshuffle.decide.ranking import UpcomingTrack
-from moodshuffle.emotions import EMOTIONS
-from moodshuffle.library.table import Track
+from moodshuffle.domain.emotions import EMOTIONS
+from moodshuffle.domain.tracks import Track, UpcomingTrack
 
 JsonObject = dict[str, Any]
 
@@ -52,7 +51,7 @@ def _upcoming(u: UpcomingTrack) -> JsonObject:
     for, and why (the score parts)."""
     return {"title": u.title, "artist": u.artist, "valence": round(u.va[0], 3), "arousal": round(u.va[1], 3),
             "target": None if u.target is None else [round(float(t), 3) for t in u.target],
-            "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.items()}}
+            "score": round(float(u.score), 4), "parts": {k: round(float(v), 4) for k, v in u.parts.as_dict().items()}}
 
 
 def state_payload(state: State, now: datetime, clock_now: float | None = None) -> JsonObject:

@@ -25,8 +25,8 @@ import numpy as np
 
 from moodshuffle.config import MicrophoneConfig
 from moodshuffle.core import CoreListener, Sensor, SensorSwitched, StageStatus
+from moodshuffle.domain.observations import Observation, VoiceObservation
 from moodshuffle.library.decode import AUDIO_EXTENSIONS
-from moodshuffle.observations import Observation, VoiceObservation
 from moodshuffle.perceive.voice_features import SAMPLE_RATE
 from moodshuffle.sense.probe_noise import filtered_stderr
 from moodshuffle.supervise import Backoff

@@ -22,7 +22,7 @@ import numpy as np
 
 from moodshuffle.config import CameraConfig
 from moodshuffle.core import CoreListener, Sensor, SensorSwitched, StageStatus
-from moodshuffle.observations import FaceObservation, NobodySeen, Observation
+from moodshuffle.domain.observations import FaceObservation, NobodySeen, Observation
 from moodshuffle.sense.camera import CameraUnavailable, FrameSource, open_source
 from moodshuffle.supervise import Backoff
 

@@ -21,10 +21,11 @@ from typing import Protocol
 
 from moodshuffle.config import Config
 from moodshuffle.core import CoreListener, RescanRequested, TrackFailed
+from moodshuffle.domain.tracks import TrackTable
 from moodshuffle.library.files import root_unavailable
 from moodshuffle.library.index import TrackIndex
-from moodshuffle.library.table import TrackTable
 from moodshuffle.logs import printable
+from moodshuffle.paths import is_inside
 from moodshuffle.supervise import Backoff, in_daemon_thread
 
 log = logging.getLogger("moodshuffle")
@@ -105,7 +106,7 @@ class LibraryStage(CoreListener):
         task.add_done_callback(self._checks.discard)
 
     async def _track_failed(self, event: TrackFailed) -> None:
-        root = next((r for r in self._roots() if event.track.path.startswith(r.rstrip("/") + "/")), None)
+        root = next((r for r in self._roots() if is_inside(event.track.path, r)), None)
         reason = None
         if root is not None:
             try:

@@ -46,7 +46,8 @@ class HistoryRecorder(CoreListener):
         track, context = event.track, event.context
 
         def write() -> None:
-            play_id = self._history.play_started(track.track_id, track.path, float(track.duration_s), context)
+            play_id = self._history.play_started(track.track_id, track.path, float(track.duration_s), context,
+                                                   at=event.at)
             self._open = (track.track_id, play_id)
 
         self._queue.put(write)
@@ -61,7 +62,7 @@ class HistoryRecorder(CoreListener):
 
     def feedback_given(self, event: FeedbackGiven) -> None:
         def write() -> None:
-            self._history.feedback(event.track.track_id, event.track.path, event.kind, event.context)
+            self._history.feedback(event.track.track_id, event.track.path, event.kind, event.context, at=event.at)
 
         self._queue.put(write)
 

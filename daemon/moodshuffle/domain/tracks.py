@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from moodshuffle.emotions import EMOTION_COLUMNS, N_EMOTIONS
+from moodshuffle.domain.emotions import EMOTION_COLUMNS, N_EMOTIONS
+from moodshuffle.paths import is_inside
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,10 @@ class TrackTable:
 
     def without_under(self, folders: Iterable[str]) -> TrackTable:
         """This table less the tracks inside any of ``folders`` (absolute paths)."""
-        prefixes = tuple(f.rstrip(os.sep) + os.sep for f in folders)
-        if not prefixes:
+        folders = tuple(folders)
+        if not folders:
             return self
-        return self._keep(np.array([not p.startswith(prefixes) for p in self.paths], dtype=bool))
+        return self._keep(np.array([not any(is_inside(p, f) for f in folders) for p in self.paths], dtype=bool))
 
     def _keep(self, keep: np.ndarray) -> TrackTable:
         if keep.all():
@@ -104,3 +104,60 @@ class TrackTable:
             emotion=np.zeros((0, EMOTION_COLUMNS), np.float32), tempo_bpm=z, key=np.zeros(0, np.int8),
             mode=np.zeros(0, np.int8), energy=z, loudness_db=z, genres=[],
         )
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """Why a track was chosen, in score units: ``similarity`` to its target, ``transition``
+    from the track before it, ``penalty`` (same artist, skipped in this mood; at most 0), and
+    ``taste`` when ranked with a learned taste; under ``off`` only ``shuffle`` (a random draw).
+    The score is their sum."""
+
+    similarity: float = 0.0
+    transition: float = 0.0
+    penalty: float = 0.0
+    taste: float | None = None
+    shuffle: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        """The parts that apply, by name (``shuffle`` alone under ``off``)."""
+        if self.shuffle is not None:
+            return {"shuffle": self.shuffle}
+        out = {"similarity": self.similarity, "transition": self.transition, "penalty": self.penalty}
+        if self.taste is not None:
+            out["taste"] = self.taste
+        return out
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.as_dict().values()))
+
+
+@dataclass(frozen=True)
+class UpcomingTrack:
+    """One chosen track. index: its row in the TrackTable it was chosen from; va: the track's
+    (valence, arousal); target: the (valence, arousal) it was chosen for (None under ``off``);
+    score: the sum of its ``parts``."""
+
+    index: int
+    track: Track
+    va: tuple[float, float]
+    target: tuple[float, float] | None
+    score: float
+    parts: ScoreParts
+
+    @property
+    def track_id(self) -> int:
+        return self.track.track_id
+
+    @property
+    def path(self) -> str:
+        return self.track.path
+
+    @property
+    def title(self) -> str:
+        return self.track.title
+
+    @property
+    def artist(self) -> str:
+        return self.track.artist

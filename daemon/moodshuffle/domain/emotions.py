@@ -22,15 +22,30 @@ Sources of the mappings:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
+
+class Emotion(StrEnum):
+    """One expression class; also a mood label (members compare equal to their names)."""
+
+    ANGRY = "angry"
+    DISGUST = "disgust"
+    FEAR = "fear"
+    HAPPY = "happy"
+    SAD = "sad"
+    SURPRISE = "surprise"
+    NEUTRAL = "neutral"
+
+
 #: The class order of every model, the mood state and MQTT. Same as FER2013's label ids.
-EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
 N_EMOTIONS = len(EMOTIONS)
 #: width of a stored point: N_EMOTIONS probabilities, valence, arousal
 EMOTION_COLUMNS = N_EMOTIONS + 2
-INDEX = {name: i for i, name in enumerate(EMOTIONS)}
+#: position of each class (by name) in EMOTIONS
+INDEX: dict[str, int] = {name.value: i for i, name in enumerate(EMOTIONS)}
 
 #: (valence, arousal) of each class, in EMOTIONS order (Russell & Mehrabian 1977).
 CLASS_VA = np.array(

@@ -1,0 +1,79 @@
+"""The listening history as values: a play (which track, in which mood and policy, how long it
+was heard, how it ended), an explicit like or dislike, and the rule of what an early skip is.
+Stored by ``library/history.py``; learned from by ``decide/taste.py`` and the core."""
+
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from moodshuffle.domain.emotions import Emotion
+
+
+class PlayOutcome(enum.StrEnum):
+    """How a play ended."""
+
+    COMPLETED = "completed"  # played to its end
+    SKIPPED = "skipped"  # the listener moved on
+    FAILED = "failed"  # the player could not play it
+    STOPPED = "stopped"  # playback stopped, or the daemon shut down, mid-track
+
+
+class FeedbackKind(enum.StrEnum):
+    """An explicit judgement of the track playing (MQTT ``feedback/set``)."""
+
+    LIKE = "like"
+    DISLIKE = "dislike"
+
+
+@dataclass(frozen=True)
+class MoodContext:
+    """The mood a track was chosen or judged in: ``label`` the mood's label, ``valence`` and
+    ``arousal`` in [-1, 1], ``policy`` the policy's value (kept as stored: a policy a later
+    version drops still reads)."""
+
+    label: Emotion
+    valence: float
+    arousal: float
+    policy: str
+
+
+@dataclass(frozen=True)
+class PlayRecord:
+    """One stored play. ``started``: wall time (Unix seconds); ``heard_s`` and ``outcome`` are
+    None until the play ended (or forever, if the daemon died during it)."""
+
+    play_id: int
+    track_id: int
+    path: str
+    started: float
+    duration_s: float
+    context: MoodContext
+    heard_s: float | None
+    outcome: PlayOutcome | None
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """One explicit like or dislike at wall time ``at`` (Unix seconds)."""
+
+    track_id: int
+    path: str
+    at: float
+    kind: FeedbackKind
+    context: MoodContext
+
+
+#: a skip before this many seconds (and before EARLY_SKIP_SHARE of the track) is early: the
+#: listener did not want this track in this mood
+EARLY_SKIP_S = 30.0
+EARLY_SKIP_SHARE = 0.5
+
+
+def is_early_skip(heard_s: float, duration_s: float) -> bool:
+    """A skip after ``heard_s`` seconds of a track of ``duration_s`` seconds is early: before
+    ``EARLY_SKIP_S`` and before ``EARLY_SKIP_SHARE`` of the track (``duration_s`` 0 or less:
+    unknown, only the seconds count)."""
+    share_limit = EARLY_SKIP_SHARE * duration_s if duration_s > 0 else EARLY_SKIP_S
+    return heard_s < min(EARLY_SKIP_S, share_limit)
