@@ -9,6 +9,7 @@ over file, file over the inline value), so secrets need not sit in the config fi
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import os
 import socket
@@ -97,7 +98,7 @@ class PlayerConfig:
 
 @dataclass
 class MoodConfig:
-    policy: str = field(default="match", metadata=_choice(*POLICIES))
+    policy: Policy = Policy.MATCH
     #: half-life of the expression (how fast the mood follows the faces), seconds
     half_life_s: float = field(default=5.0, metadata=_range(0.5, 3600))
     #: half-life of the room's learnt rest (how slowly a new resting face becomes "neutral"), seconds
@@ -210,6 +211,12 @@ def _coerce(key: str, value: Any, tp: Any, meta: Any, problems: list[str]) -> An
         if not math.isfinite(value):
             # NaN compares false with every bound, so the range check below would let it through
             problems.append(f"{key}: must be a finite number{_bounds(meta)}, got {value!r}")
+            return None
+    elif isinstance(tp, type) and issubclass(tp, enum.Enum):
+        try:
+            return tp(value)
+        except ValueError:
+            problems.append(f"{key}: must be one of {', '.join(str(m.value) for m in tp)}, got {value!r}")
             return None
     elif tp is str:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):

@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from moodshuffle.config import Config
 from moodshuffle.logs import printable
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """ALSA and V4L print pages of warnings on fd 2 while probing; hide them."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
+from moodshuffle.sense.probe_noise import filtered_stderr
 
 
 def _check_models(cfg: Config) -> tuple[bool, str]:
@@ -67,7 +50,7 @@ def _check_camera(cfg: Config) -> tuple[bool, str]:
     import cv2
 
     target: int | str = int(source) if source.isdigit() else source
-    with _quiet_stderr():
+    with filtered_stderr(_everything):  # V4L and FFmpeg warn on fd 2 while probing
         cap = cv2.VideoCapture(target)
         ok = cap.isOpened() and cap.read()[0]
         cap.release()
@@ -85,7 +68,7 @@ def _check_microphone(cfg: Config) -> tuple[bool, str]:
     if Path(source).expanduser().is_file():
         return True, f"file source {source}"
     try:
-        with _quiet_stderr():
+        with filtered_stderr():
             import pyaudio
 
             pa = pyaudio.PyAudio()
@@ -219,3 +202,7 @@ def doctor(cfg: Config) -> int:
     failed = sum(not r.ok for r in results)
     print("all checks passed" if not failed else f"{failed} check(s) failed")
     return 1 if failed else 0
+
+
+def _everything(line: str) -> bool:
+    return True

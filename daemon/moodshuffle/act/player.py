@@ -19,6 +19,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -40,8 +42,56 @@ class PlayerReports(Protocol):
     def track_failed(self, track_id: int, reason: str) -> None: ...
 
 
-#: a worker command: (name, argument)
-_Command = tuple[str, object]
+@dataclass(frozen=True)
+class _Play:
+    track: Track
+
+
+@dataclass(frozen=True)
+class _Halt:
+    """Stop and go idle (nothing to play)."""
+
+
+@dataclass(frozen=True)
+class _Pause:
+    paused: bool
+
+
+@dataclass(frozen=True)
+class _Volume:
+    volume: int
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Stop for shutdown; ``done`` is set once libVLC has stopped."""
+
+    done: threading.Event
+
+
+@dataclass(frozen=True)
+class _Quit:
+    pass
+
+
+class _Media(StrEnum):
+    """libVLC's reports about the media playing."""
+
+    PLAYING = "playing"
+    ENDED = "ended"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class _MediaEvent:
+    """A libVLC report about the media of ``generation``."""
+
+    kind: _Media
+    generation: int
+
+
+#: what the worker thread is asked to do
+_Command = _Play | _Halt | _Pause | _Volume | _Stop | _Quit | _MediaEvent
 
 
 class VlcPlayer(CoreListener):
@@ -65,22 +115,22 @@ class VlcPlayer(CoreListener):
         # Each event carries the generation of the media it belongs to, so a late event of a
         # track we already left cannot end the next one.
         self._generation = 0
-        for kind, name in (("MediaPlayerEndReached", "ended"), ("MediaPlayerEncounteredError", "error"),
-                           ("MediaPlayerPlaying", "playing")):
+        for kind, media in (("MediaPlayerEndReached", _Media.ENDED), ("MediaPlayerEncounteredError", _Media.ERROR),
+                            ("MediaPlayerPlaying", _Media.PLAYING)):
             events.event_attach(getattr(vlc.EventType, kind),
-                                lambda e, name=name: self._commands.put((name, self._generation)))
+                                lambda e, media=media: self._commands.put(_MediaEvent(media, self._generation)))
         self._worker = threading.Thread(target=self._run, name="vlc-player", daemon=True)
         self._worker.start()
 
     # ----------------------------------------------------------------- CoreListener
     def play_requested(self, event: PlayRequested) -> None:
         if event.track is None:
-            self._commands.put(("halt", None))
+            self._commands.put(_Halt())
         else:
             self.play(event.track)
 
     def pause_requested(self, event: PauseRequested) -> None:
-        self._commands.put(("pause" if event.paused else "resume", None))
+        self._commands.put(_Pause(event.paused))
 
     def volume_changed(self, event: VolumeChanged) -> None:
         self.set_volume(event.volume)
@@ -105,23 +155,23 @@ class VlcPlayer(CoreListener):
 
     def play(self, track: Track) -> None:
         """Play ``track`` now; a track playing is stopped (and reported stopped)."""
-        self._commands.put(("play", track))
+        self._commands.put(_Play(track))
 
     def set_volume(self, volume: int) -> None:
         """0..100."""
         self._volume = max(0, min(100, int(volume)))
-        self._commands.put(("volume", self._volume))
+        self._commands.put(_Volume(self._volume))
 
     def stop(self) -> None:
         """Stop playback (blocks until libVLC has stopped, at most a second or two)."""
         done = threading.Event()
-        self._commands.put(("stop", done))
+        self._commands.put(_Stop(done))
         done.wait(timeout=3)
 
     def close(self) -> None:
         """Stop and release libVLC; the player cannot be used afterwards."""
         if self._worker.is_alive():
-            self._commands.put(("quit", None))
+            self._commands.put(_Quit())
             self._worker.join(timeout=3)
         self._mp.release()
         self._instance.release()
@@ -129,52 +179,55 @@ class VlcPlayer(CoreListener):
     # ----------------------------------------------------------------- worker thread
     def _run(self) -> None:
         while True:
-            command, arg = self._commands.get()
+            command = self._commands.get()
             try:
-                if command == "quit":
+                if isinstance(command, _Quit):
                     self._mp.stop()
                     return
-                self._handle(command, arg)
+                self._handle(command)
             except Exception:  # a bad event must not kill the player thread
                 log.exception("player command %s failed", command)
 
-    def _handle(self, command: str, arg: object) -> None:
-        if command in ("playing", "ended", "error") and arg != self._generation:
-            return
+    def _handle(self, command: _Command) -> None:
         track = self._current
-        if command == "play" and isinstance(arg, Track):
-            self._leave(track)
-            self._start(arg)
-        elif command == "halt":
-            self._leave(track)
-            self._mp.stop()
-            self._state = PlaybackState.IDLE
-        elif command == "pause" and self._state == PlaybackState.PLAYING:
-            self._mp.set_pause(1)
-            self._state = PlaybackState.PAUSED
-        elif command == "resume" and self._state == PlaybackState.PAUSED:
-            self._mp.set_pause(0)
-            self._state = PlaybackState.PLAYING
-        elif command == "volume":
-            self._mp.audio_set_volume(self._volume)
-        elif command == "playing" and track is not None and not self._playing_seen:
+        match command:
+            case _Play(new):
+                self._leave(track)
+                self._start(new)
+            case _Halt():
+                self._leave(track)
+                self._mp.stop()
+                self._state = PlaybackState.IDLE
+            case _Pause(True) if self._state == PlaybackState.PLAYING:
+                self._mp.set_pause(1)
+                self._state = PlaybackState.PAUSED
+            case _Pause(False) if self._state == PlaybackState.PAUSED:
+                self._mp.set_pause(0)
+                self._state = PlaybackState.PLAYING
+            case _Volume():
+                self._mp.audio_set_volume(self._volume)
+            case _Stop(done):
+                self._mp.stop()
+                self._current = None
+                self._state = PlaybackState.STOPPED
+                done.set()
+            case _MediaEvent(kind, generation) if generation == self._generation and track is not None:
+                self._media_event(kind, track)
+
+    def _media_event(self, kind: _Media, track: Track) -> None:
+        if kind == _Media.PLAYING and not self._playing_seen:
             self._playing_seen = True
             self._mp.audio_set_volume(self._volume)
             self._report(self._reports.track_started, track.track_id)
-        elif command == "ended" and track is not None:
+        elif kind == _Media.ENDED:
             self._end()
             if self._playing_seen:
                 self._report(self._reports.track_finished, track.track_id)
             else:
                 self._report(self._reports.track_failed, track.track_id, "libVLC could not decode it")
-        elif command == "error" and track is not None:
+        elif kind == _Media.ERROR:
             self._end()
             self._report(self._reports.track_failed, track.track_id, "libVLC reported an error playing it")
-        elif command == "stop" and isinstance(arg, threading.Event):
-            self._mp.stop()
-            self._current = None
-            self._state = PlaybackState.STOPPED
-            arg.set()
 
     def _leave(self, track: Track | None) -> None:
         """The current track is replaced: report how far it got."""
@@ -203,7 +256,7 @@ class VlcPlayer(CoreListener):
         self._started_at = time.monotonic()
         self._state = PlaybackState.PLAYING
         if self._mp.play() == -1:
-            self._commands.put(("error", self._generation))
+            self._commands.put(_MediaEvent(_Media.ERROR, self._generation))
 
     def _report(self, method: Callable[..., None], *args: object) -> None:
         if self._loop is not None:
