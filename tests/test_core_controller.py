@@ -331,7 +331,7 @@ def test_the_live_view_shows_mood_current_track_and_why_the_next_ones(table):
     core.set_policy(Policy.UPLIFT)
     (text,) = lines
     head, playing, *upcoming = text.split("\n")
-    assert "[policy changed] mood neutral" in head and "policy uplift" in head
+    assert "[policy_changed] mood neutral" in head and "policy uplift" in head
     assert playing.endswith(current.name)
     assert len(upcoming) == 3 and all("similarity" in line and "transition" in line for line in upcoming)
     assert core.state.upcoming[0].track.name in upcoming[0]

@@ -100,7 +100,7 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
         # the queue moved toward the new mood: the reorder after the change sits closer to the
         # happy mood (valence and arousal) than every queue before it
         reorders = watcher.events("queue_reordered")
-        last_change = max(i for i, e in enumerate(reorders) if e["reason"] == "mood changed")
+        last_change = max(i for i, e in enumerate(reorders) if e["reason"] == "mood_changed")
         after = reorders[last_change]
 
         def distance(e):  # mean distance of the upcoming tracks to the happy mood
@@ -117,7 +117,7 @@ def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
         # a policy command takes effect in the next state and reorders the queue
         watcher.client.publish(f"{BASE}/policy/set", "uplift", qos=1)
         watcher.find(lambda m: m[1] == f"{BASE}/state" and json.loads(m[2])["policy"] == "uplift", 10)
-        assert any(e["reason"] == "policy changed" for e in watcher.events("queue_reordered"))
+        assert any(e["reason"] == "policy_changed" for e in watcher.events("queue_reordered"))
         # a malformed command is rejected on the event topic, and the daemon lives on: the valid
         # command sent after it shows in a state published after the rejection
         watcher.client.publish(f"{BASE}/volume/set", "eleven", qos=1)

@@ -7,40 +7,33 @@ The parts, each pure and tested on its own: the mood (``mood.py``), the queue an
 module routes each input to them and turns what they report into events.
 
 Inputs come from one thread (the event loop); every public method but ``observe`` ends by
-publishing the state when it differs meaningfully from the last one published, then delivers
-the events it produced, in order. A listener may call back into the controller: its events
-are delivered after the ones before them.
+publishing the state and delivering the events it produced (``publisher.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from moodshuffle.config import Config
 from moodshuffle.core.events import (
-    Event,
     FeedbackGiven,
     MoodChanged,
     PlayRequested,
     RescanRequested,
     SensorSwitched,
     StageFailed,
-    StateChanged,
     TrackFailed,
     TrackStarted,
 )
 from moodshuffle.core.library import LibraryView
-from moodshuffle.core.listener import CoreListener, deliver
 from moodshuffle.core.listening import Listening
 from moodshuffle.core.mood import MoodKeeper
+from moodshuffle.core.publisher import Publisher, publishes
 from moodshuffle.core.queue import Queue, Ranking
 from moodshuffle.core.state import (
     PlaybackState,
@@ -50,7 +43,6 @@ from moodshuffle.core.state import (
     StageStatus,
     State,
     VoiceState,
-    worth_publishing,
 )
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
 from moodshuffle.decide.taste import TasteModel
@@ -64,39 +56,15 @@ from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _input(method: Callable[Concatenate[Controller, P], R]) -> Callable[Concatenate[Controller, P], R]:
-    """Mark a public input: when the outermost one returns, publish and deliver."""
-
-    @functools.wraps(method)
-    def wrapper(self: Controller, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        self._depth += 1
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self._settle()
-
-    return wrapper
-
-
-class Controller:
+class Controller(Publisher):
     """Owns the mood, the policy, the sensors' status, the queue, the listening history and the
     library view. ``wall``: the wall clock (Unix seconds) that times the history's records."""
 
     def __init__(self, cfg: Config, now: float, rng: np.random.Generator | None = None,
                  wall: Callable[[], float] = time.time) -> None:
+        super().__init__()
         self._cfg = cfg
         self._rng = rng if rng is not None else np.random.default_rng()
-        self._listeners: list[CoreListener] = []
-        self._outbox: deque[Event] = deque()
-        self._depth = 0
-        self._delivering = False
-        self._published: State | None = None
         self._now = now
         self._mood = MoodKeeper(cfg.mood, now)
         self._policy = Policy(cfg.mood.policy)
@@ -110,14 +78,7 @@ class Controller:
         self._library = LibraryView()
         self._queue = Queue(cfg.player.enabled, cfg.player.volume)
 
-    # ----------------------------------------------------------------- listeners and output
-    def add_listener(self, listener: CoreListener) -> None:
-        self._listeners.append(listener)
-
-    def remove_listener(self, listener: CoreListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
+    # ----------------------------------------------------------------- output
     @property
     def state(self) -> State:
         """The state now (a new frozen value on every call)."""
@@ -147,45 +108,18 @@ class Controller:
         (re)starts."""
         return self._sensor_wanted[sensor]
 
-    def _emit(self, *events: Event) -> None:
-        self._outbox.extend(events)
-
-    def _emit_all(self, events: Iterable[Event]) -> None:
-        self._outbox.extend(events)
-
-    def _settle(self) -> None:
-        if self._delivering:  # a listener called back: the outer loop delivers what it adds
-            return
-        self._delivering = True
-        try:
-            while True:
-                state = self.state
-                if worth_publishing(self._published, state):
-                    self._published = state
-                    self._emit(StateChanged(state))
-                if not self._outbox:
-                    return
-                event = self._outbox.popleft()
-                for listener in list(self._listeners):
-                    try:
-                        deliver(listener, event)
-                    except Exception:  # one broken adapter must not silence the others
-                        log.exception("%s failed on %s", type(listener).__name__, type(event).__name__)
-        finally:
-            self._delivering = False
-
     # ----------------------------------------------------------------- mood
     def observe(self, obs: Observation) -> None:
         """One observation from a sensing stage; it counts at the next ``tick``."""
         self._mood.observe(obs)
 
-    @_input
+    @publishes
     def tick(self, now: float) -> None:
         """The clock (monotonic seconds): fold the observations into the mood."""
         self._now = now
         self._mood_moved(self._mood.update(now))
 
-    @_input
+    @publishes
     def set_mood(self, label: str | None, duration_s: float | None = None) -> None:
         """Set the mood to ``label`` (one of EMOTIONS) for ``duration_s`` seconds (None: until
         set again); ``label`` None: back to the sensed mood."""
@@ -202,30 +136,30 @@ class Controller:
         self._reorder(ReorderReason.MOOD_CHANGED)
 
     # ----------------------------------------------------------------- library and sensors
-    @_input
+    @publishes
     def history_loaded(self, plays: Sequence[PlayRecord], feedback: Sequence[FeedbackRecord]) -> None:
         """The stored listening history, oldest first: restores the no-repeat window, the skips
         and the taste model (call it before ``start``; later calls add to what is known)."""
         self._listening.restore(plays, feedback, self._library.table)
         self._reorder(ReorderReason.LIBRARY)
 
-    @_input
+    @publishes
     def start(self) -> None:
         """Choose the first upcoming list and start playing (once the listeners are in place)."""
         self._queue.started = True
         self._reorder(ReorderReason.START)
 
-    @_input
+    @publishes
     def library_loaded(self, table: TrackTable, unavailable: tuple[str, ...] = ()) -> None:
         """A new table of playable tracks, without those in the ``unavailable`` library folders
         (absolute paths); the upcoming list is chosen again from it at once."""
         self._set_library(table, unavailable)
 
-    @_input
+    @publishes
     def scan_started(self) -> None:
         self._library.scanning = True
 
-    @_input
+    @publishes
     def scan_finished(self, table: TrackTable | None, unavailable: tuple[str, ...] = ()) -> None:
         """A scan ended with this table and these ``unavailable`` folders (as ``library_loaded``;
         table None: the scan failed, the table stands)."""
@@ -234,14 +168,14 @@ class Controller:
             self._errors.pop("library", None)
             self._set_library(table, unavailable)
 
-    @_input
+    @publishes
     def sensor_status(self, sensor: Sensor, status: StageStatus) -> None:
         """A sensing stage reports its status."""
         self._sensors[sensor] = status
         if status == StageStatus.ON:
             self._errors.pop(sensor.value, None)
 
-    @_input
+    @publishes
     def stage_failed(self, stage: str, reason: str) -> None:
         """A stage of the daemon failed (``supervise`` retries it): shown until it recovers."""
         self._errors[stage] = reason
@@ -266,7 +200,7 @@ class Controller:
         self._reorder(ReorderReason.LIBRARY)
 
     # ----------------------------------------------------------------- player reports
-    @_input
+    @publishes
     def track_started(self, track_id: int) -> None:
         """The player: the requested track is audible."""
         track = self._queue.current
@@ -277,7 +211,7 @@ class Controller:
         self._emit(TrackStarted(track, play.context, play.started_wall))
         self._reorder(ReorderReason.TRACK_STARTED)
 
-    @_input
+    @publishes
     def track_finished(self, track_id: int) -> None:
         """The player: the track played to its end."""
         open_play = self._listening.open
@@ -286,7 +220,7 @@ class Controller:
         if self._queue.is_current(track_id):
             self._advance()
 
-    @_input
+    @publishes
     def track_stopped(self, track_id: int, position_s: float) -> None:
         """The player: the track was replaced by another after ``position_s`` (by ``next``: a
         skip)."""
@@ -296,7 +230,7 @@ class Controller:
         if self._listening.is_open(track_id):
             self._end_play(position_s, PlayOutcome.SKIPPED if skipped else PlayOutcome.STOPPED)
 
-    @_input
+    @publishes
     def track_failed(self, track_id: int, reason: str) -> None:
         """The player: the track cannot be played. It leaves the table (never chosen again)."""
         current = self._queue.current if self._queue.is_current(track_id) else None
@@ -314,7 +248,7 @@ class Controller:
             self._advance()
 
     # ----------------------------------------------------------------- commands
-    @_input
+    @publishes
     def set_policy(self, policy: Policy) -> None:
         if policy != self._policy:
             log.info("policy: %s -> %s", self._policy, policy)
@@ -322,13 +256,13 @@ class Controller:
             self._queue.forget_target()
             self._reorder(ReorderReason.POLICY_CHANGED)
 
-    @_input
+    @publishes
     def set_sensor(self, sensor: Sensor, on: bool) -> None:
         """Switch a sensor on or off; its stage reports the resulting status."""
         self._sensor_wanted[sensor] = on
         self._emit(SensorSwitched(sensor, on))
 
-    @_input
+    @publishes
     def player_command(self, action: PlayerAction) -> None:
         queue = self._queue
         if queue.playback == PlaybackState.DISABLED:
@@ -349,16 +283,16 @@ class Controller:
                 self._emit_all(queue.rank(ReorderReason.SKIPPED, self._ranking()))
             self._advance()
 
-    @_input
+    @publishes
     def set_volume(self, volume: int) -> None:
         """0..100 (clamped)."""
         self._emit_all(self._queue.set_volume(volume))
 
-    @_input
+    @publishes
     def rescan(self) -> None:
         self._emit(RescanRequested())
 
-    @_input
+    @publishes
     def feedback(self, kind: FeedbackKind) -> bool:
         """The listener likes or dislikes the track playing now, in the mood now; False (nothing
         learned) when no track is playing."""

@@ -55,11 +55,13 @@ class MoodSource(StrEnum):
 
 
 class ReorderReason(StrEnum):
+    """Why the upcoming list was chosen again (snake_case, like the event types)."""
+
     START = "start"
-    MOOD_CHANGED = "mood changed"
-    POLICY_CHANGED = "policy changed"
-    TRACK_STARTED = "track started"
-    QUEUE_EMPTY = "queue empty"
+    MOOD_CHANGED = "mood_changed"
+    POLICY_CHANGED = "policy_changed"
+    TRACK_STARTED = "track_started"
+    QUEUE_EMPTY = "queue_empty"
     LIBRARY = "library"
     FEEDBACK = "feedback"
     SKIPPED = "skipped"

@@ -77,10 +77,11 @@ with no evidence scores 0 everywhere: nothing learned, nothing changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
+from moodshuffle.decide.taste_groups import GroupMeans, Groups, close_dicts
 from moodshuffle.domain.emotions import CLASS_VA, INDEX, QUADRANT_VA, QUADRANTS
 from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, PlayOutcome, PlayRecord, is_early_skip
 from moodshuffle.domain.tracks import TrackTable
@@ -138,8 +139,8 @@ def feedback_reward(kind: FeedbackKind) -> float:
 
 def track_features(table: TrackTable) -> np.ndarray:
     """(N, len(FEATURES)) float64 features of every track, each roughly in [-2, 2]."""
-    v = table.emotion[:, 7].astype(np.float64)
-    a = table.emotion[:, 8].astype(np.float64)
+    v = table.va[:, 0].astype(np.float64)
+    a = table.va[:, 1].astype(np.float64)
     energy = (table.energy.astype(np.float64) - _ENERGY_CENTRE) / _ENERGY_SCALE
     bpm = table.tempo_bpm.astype(np.float64)
     # an octave of tempo is one unit: 60 and 240 bpm sit at -1 and +1
@@ -177,20 +178,20 @@ class TasteModel:
         self.evidence: dict[str, int] = {}
         #: region -> the rejection test's statistic (log likelihood ratio, floored at 0)
         self._rejection_llr: dict[str, float] = {}
-        self._artists = _GroupMeans(ARTIST_PRIOR_N)
-        self._genres = _GroupMeans(GENRE_PRIOR_N)
-        self._cache: tuple[TrackTable, np.ndarray, _Groups, _Groups] | None = None
+        self._artists = GroupMeans(ARTIST_PRIOR_N)
+        self._genres = GroupMeans(GENRE_PRIOR_N)
+        self._cache: tuple[TrackTable, np.ndarray, Groups, Groups] | None = None
         self._solved: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def features(self, table: TrackTable) -> np.ndarray:
         """``track_features(table)``, computed once per table."""
         return self._prepared(table)[1]
 
-    def _prepared(self, table: TrackTable) -> tuple[TrackTable, np.ndarray, _Groups, _Groups]:
+    def _prepared(self, table: TrackTable) -> tuple[TrackTable, np.ndarray, Groups, Groups]:
         """(table, features, artist groups, genre groups), once per table."""
         if self._cache is None or self._cache[0] is not table:
-            self._cache = (table, track_features(table), _Groups.of([(a,) if a else () for a in table.artists]),
-                           _Groups.of(table.genres))
+            self._cache = (table, track_features(table), Groups.of([(a,) if a else () for a in table.artists]),
+                           Groups.of(table.genres))
         return self._cache
 
     def _region_weights(self, region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +280,7 @@ class TasteModel:
     def same_as(self, other: TasteModel) -> bool:
         """Whether both models learned the same (up to float rounding of the sums' order)."""
         return (self.evidence == other.evidence and self._artists.same_as(other._artists)
-                and self._genres.same_as(other._genres) and _close(self._rejection_llr, other._rejection_llr)
+                and self._genres.same_as(other._genres) and close_dicts(self._rejection_llr, other._rejection_llr)
                 and all(np.allclose(self._precision[r], other._precision[r], rtol=1e-9, atol=1e-12)
                         and np.allclose(self._weighted[r], other._weighted[r], rtol=1e-9, atol=1e-12)
                         for r in REGIONS))
@@ -288,77 +289,6 @@ class TasteModel:
         """(N,) the artist term plus the genre term of every track in ``region``."""
         _, _, artists, genres = self._prepared(table)
         return self._artists.term(artists, region) + self._genres.term(genres, region)
-
-
-def _close(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(np.isclose(a[k], b[k]) for k in a)
-
-
-class _Groups:
-    """The tracks of a table grouped by a tag (artist, genres), a track in every group it names:
-    membership m of row ``rows[m]`` in group ``codes[m]`` weighs ``weights[m]``, 1/k for a track
-    in k groups, so that a row's term is the mean over its groups; ``code_of`` maps names to codes."""
-
-    def __init__(self, n_rows: int, rows: np.ndarray, codes: np.ndarray, weights: np.ndarray,
-                 code_of: dict[str, int]) -> None:
-        self.n_rows, self.rows, self.codes, self.weights, self.code_of = n_rows, rows, codes, weights, code_of
-
-    @staticmethod
-    def of(values: Sequence[tuple[str, ...]]) -> _Groups:
-        """Groups of ``values``, each row's group names (() for none)."""
-        code_of: dict[str, int] = {}
-        rows: list[int] = []
-        codes: list[int] = []
-        weights: list[float] = []
-        for row, names in enumerate(values):
-            for name in names:
-                rows.append(row)
-                codes.append(code_of.setdefault(name, len(code_of)))
-                weights.append(1.0 / len(names))
-        return _Groups(len(values), np.array(rows, np.intp), np.array(codes, np.intp), np.array(weights), code_of)
-
-
-class _GroupMeans:
-    """The mean reward of each group (an artist, a genre) per region, shrunk toward the group's
-    mean over every region, itself shrunk toward 0; ``prior_n`` neutral rewards come first. A
-    reward of a track in several groups counts in full for each of them (see the module docstring)."""
-
-    def __init__(self, prior_n: float) -> None:
-        self._prior_n = prior_n
-        self._sum: dict[str, float] = {}
-        self._n: dict[str, int] = {}
-        self._region_sum: dict[tuple[str, str], float] = {}
-        self._region_n: dict[tuple[str, str], int] = {}
-
-    def learn(self, region: str, names: tuple[str, ...], reward: float) -> None:
-        """One reward for a track in groups ``names`` in ``region`` (() is no group: nothing learned)."""
-        for name in names:
-            self._sum[name] = self._sum.get(name, 0.0) + reward
-            self._n[name] = self._n.get(name, 0) + 1
-            key = (region, name)
-            self._region_sum[key] = self._region_sum.get(key, 0.0) + reward
-            self._region_n[key] = self._region_n.get(key, 0) + 1
-
-    def term(self, groups: _Groups, region: str) -> np.ndarray:
-        """(N,) the mean over each row's groups of their shrunk mean reward in ``region`` (a group
-        never heard counts 0; a row in no group gets 0)."""
-        if not self._n or not len(groups.codes):
-            return np.zeros(groups.n_rows)
-        # only the groups heard have a term: the work follows the listening, not the library's size
-        per_group = np.zeros(len(groups.code_of))
-        for name, n in self._n.items():
-            i = groups.code_of.get(name)
-            if i is None:
-                continue
-            shared = self._sum[name] / (n + self._prior_n)
-            key = (region, name)
-            per_group[i] = ((self._region_sum.get(key, 0.0) + self._prior_n * shared)
-                            / (self._region_n.get(key, 0) + self._prior_n))
-        return np.bincount(groups.rows, groups.weights * per_group[groups.codes], minlength=groups.n_rows)
-
-    def same_as(self, other: _GroupMeans) -> bool:
-        return (self._n == other._n and self._region_n == other._region_n and _close(self._sum, other._sum)
-                and _close(self._region_sum, other._region_sum))
 
 
 def rebuild_taste(table: TrackTable, plays: Iterable[PlayRecord], feedback: Iterable[FeedbackRecord]) -> TasteModel:

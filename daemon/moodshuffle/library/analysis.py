@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -115,13 +116,20 @@ def transition_features(windows: list[np.ndarray], specs: list[np.ndarray]) -> t
     return _tempo(specs), key, mode, energy, float(loudness_db)
 
 
-def analyse(path: Path, model: object) -> TrackFeatures:
-    """Decode ``path`` (raises decode.DecodeError) and compute everything the index stores.
-    ``model``: a MusicEmotionModel."""
+class QuadrantModel(Protocol):
+    """What analysis needs of a music emotion model (``music_model.MusicEmotionModel``)."""
+
+    def predict(self, patches: np.ndarray) -> np.ndarray:
+        """(P, mel, frames) patches of one track -> (4,) probabilities over QUADRANTS."""
+        ...
+
+
+def analyse(path: Path, model: QuadrantModel) -> TrackFeatures:
+    """Decode ``path`` (raises decode.DecodeError) and compute everything the index stores."""
     windows = decode_windows(path, SAMPLE_RATE, WINDOW_S, PATCHES)
     specs = [power_spectrogram(w) for w in windows]
     patches = model_patches(specs)
-    qprobs = model.predict(patches)  # type: ignore[attr-defined]
+    qprobs = model.predict(patches)
     tempo, key, mode, energy, loudness = transition_features(windows, specs)
     dur = duration_s(path) or sum(len(w) for w in windows) / SAMPLE_RATE
     return TrackFeatures(

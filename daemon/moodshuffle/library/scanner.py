@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from moodshuffle.config import LibraryConfig, ModelsConfig
 from moodshuffle.library.files import LibraryFiles, find_audio_files
@@ -39,6 +40,18 @@ from moodshuffle.logs import printable
 from moodshuffle.paths import is_inside
 
 log = logging.getLogger("moodshuffle.library")
+
+class _Known(NamedTuple):
+    """What the index knows of a path before the scan."""
+
+    track_id: int
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    model: str | None
+    #: the genre tag was never read (an index from before genres)
+    untagged: bool
+
 
 @dataclass(frozen=True)
 class ScanProgress:
@@ -114,21 +127,22 @@ def scan_library(
     try:
         found = find_audio_files(library.resolved_paths())
         files = found.files
-        known = {row[0]: row[1:] for row in
+        known = {row[0]: _Known(*row[1:]) for row in
                  db.execute("SELECT path, id, size, mtime_ns, fingerprint, model, genre IS NULL FROM tracks")}
         kept = _keep_unavailable(known, found, library.resolved_paths(), report)
         for path, reason in found.problems:
             report.failed.append((path, reason))
             log.warning("cannot analyse %s: %s", printable(path), reason)
         todo = [p for p, (size, mtime) in files.items()
-                if p not in known or known[p][1:3] != (size, mtime) or known[p][4] != model_id]
+                if p not in known or (known[p].size, known[p].mtime_ns) != (size, mtime) or known[p].model != model_id]
         report.unchanged = len(files) - len(todo)
         todo_set = set(todo)
-        untagged = sorted(p for p in files if p not in todo_set and p in known and known[p][5])
+        untagged = sorted(p for p in files if p not in todo_set and p in known and known[p].untagged)
         gone = [p for p in known if p not in files and p not in kept]
         # only a current analysis may follow a rename; a stale one is dropped and its file analysed
-        vanished = {known[p][3]: (p, known[p][0]) for p in gone if known[p][3] and known[p][4] == model_id}
-        for p in [p for p in gone if not (known[p][3] and known[p][4] == model_id)]:
+        vanished = {known[p].fingerprint: (p, known[p].track_id) for p in gone
+                    if known[p].fingerprint and known[p].model == model_id}
+        for p in [p for p in gone if not (known[p].fingerprint and known[p].model == model_id)]:
             db.execute("DELETE FROM tracks WHERE path = ?", (p,))
             report.removed += 1
 
@@ -190,7 +204,7 @@ def _read_tags_again(db, paths: list[str], should_stop: Callable[[], bool] | Non
     return len(paths), False
 
 
-def _keep_unavailable(known: dict[str, tuple], found: LibraryFiles, roots: list[Path], report: ScanReport) -> set[str]:
+def _keep_unavailable(known: dict[str, _Known], found: LibraryFiles, roots: list[Path], report: ScanReport) -> set[str]:
     """The indexed paths to leave untouched because their folder is unavailable; fills in
     ``report.unavailable_roots`` and ``report.kept`` and logs each unavailable folder once."""
     unavailable = dict(found.unavailable)
