@@ -34,7 +34,7 @@ from moodshuffle.core import (
     VolumeChanged,
     deliver,
 )
-from moodshuffle.core.state import MOOD_EPSILON
+from moodshuffle.core.state import DRIFT_INTERVAL_S, MOOD_EPSILON, MOOD_STEP
 from moodshuffle.domain.emotions import INDEX
 from moodshuffle.domain.history import EARLY_SKIP_S, FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
 from moodshuffle.domain.observations import FaceObservation, VoiceObservation
@@ -284,13 +284,43 @@ def test_a_slowly_decaying_mood_is_published_once_it_adds_up(table):
     core, rec = running(table, config(half_life_s=20.0))
     t = feel(core, "happy", 0.0, 40.0)
     published = len(rec.of(StateChanged))
-    for step in range(1, 200):  # nobody seen: every 0.1 s tick moves the mood far less than MOOD_EPSILON
+    for step in range(1, 600):  # nobody seen: every 0.1 s tick moves the mood far less than MOOD_EPSILON
         core.tick(t + 0.1 * step)
     states = [e.state for e in rec.of(StateChanged)[published:]]
     assert len(states) >= 3
     for a, b in zip(states, states[1:], strict=False):
-        assert max(abs(a.mood.valence - b.mood.valence), abs(a.mood.confidence - b.mood.confidence),
-                   abs(a.mood.arousal - b.mood.arousal)) > MOOD_EPSILON
+        moved = max(abs(a.mood.valence - b.mood.valence), abs(a.mood.confidence - b.mood.confidence),
+                    abs(a.mood.arousal - b.mood.arousal))
+        # a step is news at once; a drift waits for the interval
+        assert moved > MOOD_STEP or (moved > MOOD_EPSILON and b.mood.timestamp - a.mood.timestamp >= DRIFT_INTERVAL_S)
+
+
+def test_a_still_face_is_not_republished_every_second_and_a_new_mood_is_at_once(table):
+    core, rec = running(table)
+    core.sensor_status(Sensor.CAMERA, StageStatus.ON)
+    t = 0.0
+    for t in np.arange(0.0, 60.0, 1.0):  # the mood loop's 1 s ticks, a camera frame every 2 s
+        if t % 2 == 0:
+            core.observe(face("neutral", float(t)))
+        core.tick(float(t))
+    published = len(rec.of(StateChanged))
+    for t in np.arange(60.0, 120.0, 1.0):  # a still face for a minute
+        if t % 2 == 0:
+            core.observe(face("neutral", float(t)))
+        core.tick(float(t))
+    still = len(rec.of(StateChanged)) - published
+    assert still <= 6  # at most one drift every DRIFT_INTERVAL_S (was one message a second)
+    changed_at = None
+    for t in np.arange(120.0, 160.0, 1.0):
+        if t % 2 == 0:
+            core.observe(face("happy", float(t)))
+        core.tick(float(t))
+        if changed_at is None and rec.of(MoodChanged):
+            changed_at = float(t)
+    assert changed_at is not None
+    assert rec.of(StateChanged)[-1].state.mood.label == "happy"
+    label_published = next(e.state.mood.timestamp for e in rec.of(StateChanged) if e.state.mood.label == "happy")
+    assert label_published == changed_at  # the change is in the state of the same tick
 
 
 def test_nothing_new_publishes_nothing(table):

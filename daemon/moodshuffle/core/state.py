@@ -121,14 +121,26 @@ class State:
     mood_until: float | None = None
 
 
-#: a mood that moved less than this (probability, valence, arousal, confidence) is not news
+#: a mood that moved more than this (valence, arousal, confidence) is news at once: a change a
+#: listener can see (Home Assistant shows two decimals); the one-second decay of the confidence
+#: between two camera frames (about 0.03 for a still face) is not
+MOOD_STEP = 0.05
+#: a mood that moved less than MOOD_STEP but more than this is a drift, published at most every
+#: DRIFT_INTERVAL_S (so a slow decay still reaches the dashboard, without a message a second)
 MOOD_EPSILON = 0.02
+DRIFT_INTERVAL_S = 10.0
+
+
+def _moved(a: MoodState, b: MoodState, by: float) -> bool:
+    return abs(a.valence - b.valence) > by or abs(a.arousal - b.arousal) > by or abs(a.confidence - b.confidence) > by
 
 
 def mood_moved(a: MoodState, b: MoodState) -> bool:
-    """A change of the mood worth publishing."""
-    return (a.label != b.label or a.faces != b.faces or abs(a.valence - b.valence) > MOOD_EPSILON
-            or abs(a.arousal - b.arousal) > MOOD_EPSILON or abs(a.confidence - b.confidence) > MOOD_EPSILON)
+    """A change of the mood from ``a`` (published) to ``b`` worth publishing now: another label or
+    number of faces, a step of MOOD_STEP, or a drift of MOOD_EPSILON after DRIFT_INTERVAL_S."""
+    if a.label != b.label or a.faces != b.faces or _moved(a, b, MOOD_STEP):
+        return True
+    return _moved(a, b, MOOD_EPSILON) and b.timestamp - a.timestamp >= DRIFT_INTERVAL_S
 
 
 def worth_publishing(published: State | None, state: State) -> bool:
