@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import subprocess
@@ -359,3 +360,13 @@ def test_discovery_ids_are_unique_and_the_listener_templates_read_the_state():
     assert attributes["title"] == head.title and set(attributes["parts"]) == {"similarity", "transition", "penalty",
                                                                               "taste"}
     assert by_id["mood_changed"]["event_types"] == list(EMOTIONS)
+    # a file without an artist tag shows its title, with no dangling separator (issue 29)
+    untagged = dataclasses.replace(core.state.player, track=dataclasses.replace(head.track, artist=""))
+    assert render("now_playing", "value_template", dataclasses.replace(core.state, player=untagged)) == head.title
+    empty = dataclasses.replace(core.state, upcoming=(), player=dataclasses.replace(untagged, track=None))
+    assert render("up_next", "value_template", empty) == "-" and render("now_playing", "value_template", empty) == "-"
+    assert render("confidence", "value_template", core.state) == str(round(core.state.mood.confidence * 100))
+    # play, pause and rescan from the dashboard: each button's payload is a command the router obeys
+    for button, topic in (("play", "player/set"), ("pause", "player/set"), ("next_track", "player/set"),
+                          ("rescan", "library/rescan")):
+        assert by_id[button]["command_topic"] == f"moodshuffle/testbox/{topic}" and topic in COMMANDS

@@ -16,6 +16,7 @@ from moodshuffle.core import (
     FeedbackGiven,
     MoodChanged,
     MoodSource,
+    PlayerAction,
     QueueReordered,
     StageFailed,
     StageStatus,
@@ -138,6 +139,13 @@ def encode(payload: JsonObject) -> str:
 
 
 # ----------------------------------------------------------------- Home Assistant discovery
+def _track_name(expr: str) -> str:
+    """A template showing the track ``expr`` as "artist - title", the title alone when the
+    artist is unknown (``Track.name``), "-" for no track."""
+    return ("{% set t = " + expr + " %}{% if t %}{{ [t.artist, t.title] | select | join(' - ') }}"
+            "{% else %}-{% endif %}")
+
+
 def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
     """(component, object id, entity-specific config) of every Home Assistant entity; the
     templates read ``state_payload``'s JSON."""
@@ -149,11 +157,15 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
                             "options": list(EMOTIONS), "json_attributes_topic": state,
                             "json_attributes_template": "{{ value_json.probabilities | tojson }}"}),
         ("sensor", "valence", {"name": "Valence", "icon": "mdi:emoticon-happy-outline", "state_topic": state,
-                               "value_template": "{{ value_json.valence }}", "state_class": "measurement"}),
+                               "value_template": "{{ value_json.valence }}", "state_class": "measurement",
+                               "suggested_display_precision": 2}),
         ("sensor", "arousal", {"name": "Arousal", "icon": "mdi:lightning-bolt-outline", "state_topic": state,
-                               "value_template": "{{ value_json.arousal }}", "state_class": "measurement"}),
+                               "value_template": "{{ value_json.arousal }}", "state_class": "measurement",
+                               "suggested_display_precision": 2}),
         ("sensor", "confidence", {"name": "Mood confidence", "icon": "mdi:gauge", "state_topic": state,
-                                  "value_template": "{{ value_json.confidence }}", "state_class": "measurement"}),
+                                  "value_template": "{{ (value_json.confidence * 100) | round(0) | int }}",
+                                  "unit_of_measurement": "%", "state_class": "measurement",
+                                  "suggested_display_precision": 0}),
         ("select", "policy", {"name": "Policy", "icon": "mdi:playlist-music", "state_topic": state,
                               "value_template": "{{ value_json.policy }}", "command_topic": f"{base}/policy/set",
                               "options": [p.value for p in POLICIES]}),
@@ -163,12 +175,16 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
         ("switch", "microphone", {"name": "Microphone", "icon": "mdi:microphone", "state_topic": state,
                                   "value_template": "{{ value_json.microphone }}",
                                   "command_topic": f"{base}/microphone/set", **switch}),
+        ("button", "play", {"name": "Play", "icon": "mdi:play", "command_topic": f"{base}/player/set",
+                            "payload_press": PlayerAction.PLAY.value}),
+        ("button", "pause", {"name": "Pause", "icon": "mdi:pause", "command_topic": f"{base}/player/set",
+                             "payload_press": PlayerAction.PAUSE.value}),
         ("button", "next_track", {"name": "Next track", "icon": "mdi:skip-next", "command_topic": f"{base}/player/set",
-                                  "payload_press": "next"}),
+                                  "payload_press": PlayerAction.NEXT.value}),
+        ("button", "rescan", {"name": "Rescan library", "icon": "mdi:folder-refresh", "entity_category": "config",
+                              "command_topic": f"{base}/library/rescan", "payload_press": "now"}),
         ("sensor", "now_playing", {"name": "Now playing", "icon": "mdi:music", "state_topic": state,
-                                   "value_template": "{% if value_json.player.track %}"
-                                                     "{{ value_json.player.track.artist }} - "
-                                                     "{{ value_json.player.track.title }}{% else %}-{% endif %}"}),
+                                   "value_template": _track_name("value_json.player.track")}),
         ("button", "like", {"name": "Like", "icon": "mdi:thumb-up", "command_topic": f"{base}/feedback/set",
                             "payload_press": "like"}),
         ("button", "dislike", {"name": "Dislike", "icon": "mdi:thumb-down", "command_topic": f"{base}/feedback/set",
@@ -183,9 +199,7 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
                                     "state_topic": f"{base}/{TRACK_EVENT_TOPIC}",
                                     "event_types": list(TRACK_EVENT_TYPES)}),
         ("sensor", "up_next", {"name": "Up next", "icon": "mdi:playlist-play", "state_topic": state,
-                                  "value_template": "{% if value_json.upcoming %}"
-                                                    "{{ value_json.upcoming[0].artist }} - "
-                                                    "{{ value_json.upcoming[0].title }}{% else %}-{% endif %}",
+                                  "value_template": _track_name("(value_json.upcoming or [none])[0]"),
                                   "json_attributes_topic": state,
                                   "json_attributes_template": "{{ (value_json.upcoming[0] if value_json.upcoming"
                                                               " else {}) | tojson }}"}),
