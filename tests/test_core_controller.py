@@ -532,3 +532,19 @@ def test_the_stored_history_restores_the_no_repeat_window_skips_and_taste(table)
     row = int(np.flatnonzero(table.ids == disliked)[0])
     assert restarted.taste.predicted_reward(table, "neutral")[row] < 0
     assert not {u.track_id for u in restarted.state.upcoming} & set(played)
+
+
+def test_a_sensor_disabled_in_the_config_refuses_to_switch_on_and_says_why(table):
+    from moodshuffle.config import MicrophoneConfig
+    from moodshuffle.report.commands import CommandError, run_command
+
+    core = Controller(Config(microphone=MicrophoneConfig(enabled=False)), 0.0, np.random.default_rng(0))
+    rec = Recorder()
+    core.add_listener(rec)
+    assert core.set_sensor(Sensor.MICROPHONE, True) is False and not rec.of(SensorSwitched)
+    with pytest.raises(CommandError, match="microphone is disabled in the configuration"):
+        run_command("microphone/set", b"ON", core)
+    assert core.state.microphone == StageStatus.OFF
+    run_command("microphone/set", b"OFF", core)  # switching off what is off is no error
+    run_command("camera/set", b"OFF", core)
+    assert [e.sensor for e in rec.of(SensorSwitched)] == [Sensor.MICROPHONE, Sensor.CAMERA]

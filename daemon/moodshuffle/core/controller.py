@@ -257,10 +257,15 @@ class Controller(Publisher):
             self._reorder(ReorderReason.POLICY_CHANGED)
 
     @publishes
-    def set_sensor(self, sensor: Sensor, on: bool) -> None:
-        """Switch a sensor on or off; its stage reports the resulting status."""
+    def set_sensor(self, sensor: Sensor, on: bool) -> bool:
+        """Switch a sensor on or off; its stage reports the resulting status. False (nothing
+        done) for ``on`` when the configuration disables the sensor: it has no stage to switch."""
+        cfg = self._cfg.camera if sensor == Sensor.CAMERA else self._cfg.microphone
+        if on and not cfg.enabled:
+            return False
         self._sensor_wanted[sensor] = on
         self._emit(SensorSwitched(sensor, on))
+        return True
 
     @publishes
     def player_command(self, action: PlayerAction) -> None:

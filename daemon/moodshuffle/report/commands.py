@@ -34,7 +34,7 @@ class Controls(Protocol):
     """What a command can do: the controller's command methods (called on the event loop)."""
 
     def set_policy(self, policy: Policy) -> None: ...
-    def set_sensor(self, sensor: Sensor, on: bool) -> None: ...
+    def set_sensor(self, sensor: Sensor, on: bool) -> bool: ...
     def player_command(self, action: PlayerAction) -> None: ...
     def set_volume(self, volume: int) -> None: ...
     def rescan(self) -> None: ...
@@ -131,6 +131,14 @@ def _set_mood(controls: Controls, command: MoodCommand) -> None:
     controls.set_mood(command.label, None if command.minutes is None else command.minutes * 60.0)
 
 
+def _switch(sensor: Sensor) -> Callable[[Controls, bool], None]:
+    def call(controls: Controls, on: bool) -> None:
+        if not controls.set_sensor(sensor, on):
+            raise CommandError(f"the {sensor.value} is disabled in the configuration ({sensor.value}.enabled: false)")
+
+    return call
+
+
 def _feedback(controls: Controls, kind: FeedbackKind) -> None:
     if not controls.feedback(kind):
         raise CommandError("no track is playing")
@@ -156,8 +164,8 @@ class Runnable(Protocol):
 #: command topic suffix under <base>/ -> route
 COMMANDS: dict[str, Runnable] = {
     "policy/set": Route(one_of(Policy), lambda c, policy: c.set_policy(policy)),
-    "camera/set": Route(on_off, lambda c, on: c.set_sensor(Sensor.CAMERA, on)),
-    "microphone/set": Route(on_off, lambda c, on: c.set_sensor(Sensor.MICROPHONE, on)),
+    "camera/set": Route(on_off, _switch(Sensor.CAMERA)),
+    "microphone/set": Route(on_off, _switch(Sensor.MICROPHONE)),
     "player/set": Route(one_of(PlayerAction), lambda c, action: c.player_command(action)),
     "volume/set": Route(volume, lambda c, level: c.set_volume(level)),
     "library/rescan": Route(anything, lambda c, _: c.rescan()),
