@@ -212,6 +212,45 @@ def test_online_discovery_state_commands_and_errors(broker):
     run(scenario())
 
 
+def test_a_burst_of_bad_commands_names_every_topic_with_its_count(broker):
+    """185 malformed commands on five topics within a second once produced error events naming
+    two of the five (issue 29): each topic's rejections are one event with a count."""
+    bad = {"volume/set": "300", "policy/set": "party", "camera/set": "maybe", "player/set": "rewind",
+           "mood/set": "elated"}
+
+    async def scenario():
+        bridge, core, rec = bridged(config(broker))
+        task = asyncio.create_task(bridge.run())
+        obs = Observer(broker)
+        async with obs.client() as client:
+            await client.subscribe(f"{BASE}/event")
+            collector = asyncio.create_task(obs.collect(client))
+            deadline = asyncio.get_running_loop().time() + 10
+            while not bridge.connected and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            for _ in range(37):
+                for suffix, value in bad.items():
+                    await client.publish(f"{BASE}/{suffix}", value, qos=0)
+
+            def counts() -> dict[str, int]:
+                out: dict[str, int] = {}
+                for t, p, _ in obs.messages:
+                    e = json.loads(p)
+                    if t == f"{BASE}/event" and e["type"] == "error" and "topic" in e:
+                        out[e["topic"]] = out.get(e["topic"], 0) + e["count"]
+                return out
+
+            while asyncio.get_running_loop().time() < deadline and sum(counts().values()) < 185:
+                await asyncio.sleep(0.05)
+            assert counts() == {f"{BASE}/{s}": 37 for s in bad}
+            events = [t for t, p, _ in obs.messages if json.loads(p)["type"] == "error"]
+            assert len(events) < 185  # coalesced, not one event each
+            task.cancel()
+            collector.cancel()
+
+    run(scenario())
+
+
 def test_last_will_publishes_offline_when_the_daemon_dies(broker):
     script = textwrap.dedent(f"""
         import asyncio

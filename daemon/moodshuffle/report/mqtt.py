@@ -105,6 +105,9 @@ class MqttBridge(CoreListener):
         self._state_pending = False
         #: (topic suffix under <base>/, JSON)
         self._events: deque[tuple[str, str]] = deque(maxlen=EVENT_BUFFER)
+        #: command topic -> (latest reason, rejected since the last error event): a burst of bad
+        #: commands becomes one error event per topic, so none is crowded out of the buffer
+        self._rejected: dict[str, tuple[str, int]] = {}
         self._wake: asyncio.Event | None = None
         self.instance = instance_id()
         self.other_instance: str | None = None
@@ -213,6 +216,7 @@ class MqttBridge(CoreListener):
             if listener.done():
                 listener.result()  # re-raise the listener's MqttError: reconnect
                 raise aiomqtt.MqttError("message stream ended")
+            self._flush_rejected()
             while self._events:
                 topic, event = self._events[0]
                 await client.publish(f"{self.base}/{topic}", event, qos=0)
@@ -261,11 +265,25 @@ class MqttBridge(CoreListener):
             try:
                 run_command(suffix, raw, self.controls)
             except CommandError as exc:
-                log.warning("rejected %s: %s", topic, exc)
-                self._publish_event(payloads.command_error_payload(topic, str(exc)))
+                self._reject(topic, str(exc))
             except Exception as exc:  # a command must never take the daemon down
                 log.exception("command on %s failed", topic)
-                self._publish_event(payloads.command_error_payload(topic, f"internal error: {exc}"))
+                self._reject(topic, f"internal error: {exc}")
+
+    def _reject(self, topic: str, reason: str) -> None:
+        """A command on ``topic`` was rejected: logged and counted, published by the loop."""
+        seen = self._rejected.get(topic)
+        if seen is None:
+            log.warning("rejected %s: %s", topic, reason)
+        self._rejected[topic] = (reason, 1 if seen is None else seen[1] + 1)
+        self._poke()
+
+    def _flush_rejected(self) -> None:
+        for topic, (reason, count) in self._rejected.items():
+            if count > 1:
+                log.warning("rejected %d commands on %s (the latest: %s)", count, topic, reason)
+            self._publish_event(payloads.command_error_payload(topic, reason, count))
+        self._rejected.clear()
 
     def _ignore_retained(self, topic: str) -> None:
         """A retained command was stored once and is replayed at every (re)connect: obeying it

@@ -124,8 +124,9 @@ def stage_failed_payload(event: StageFailed) -> JsonObject:
     return {"type": "error", "source": "stage", "stage": event.stage, "reason": event.reason}
 
 
-def command_error_payload(topic: str, reason: str) -> JsonObject:
-    return {"type": "error", "topic": topic, "reason": reason}
+def command_error_payload(topic: str, reason: str, count: int = 1) -> JsonObject:
+    """``count`` commands on ``topic`` were rejected since the last such event; ``reason``: the latest's."""
+    return {"type": "error", "topic": topic, "reason": reason, "count": count}
 
 
 def duplicate_device_payload(device_id: str, other: str) -> JsonObject:
