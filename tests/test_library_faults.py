@@ -182,3 +182,45 @@ def test_a_call_stuck_on_a_fifo_does_not_hold_up_the_process_exit(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert proc.stdout.strip() == "cancelled", proc.stderr
     assert time.monotonic() - t0 < 10  # without the daemon thread the exit waits for a writer forever
+
+
+def test_a_nan_in_the_index_is_left_out_and_analysed_again_at_the_next_scan(library):
+    """One NaN in the index made the daemon exit at every start (issue 28)."""
+    import sqlite3
+
+    import numpy as np
+
+    cfg, _ = library
+    db = sqlite3.connect(cfg.resolved_index_path())
+    (first,) = db.execute("SELECT id FROM tracks ORDER BY id LIMIT 1").fetchone()
+    db.execute("UPDATE tracks SET emotion = ? WHERE id = ?", (np.full(9, np.nan, np.float32).tobytes(), first))
+    db.commit()
+    db.close()
+    index = TrackIndex(cfg.resolved_index_path())
+    try:
+        table = index.load_table()
+        assert len(table) == 1 and first not in table.ids and np.isfinite(table.emotion).all()
+    finally:
+        index.close()
+    assert scan_library(cfg, ModelsConfig()).analysed == 1  # the damaged one, analysed again
+    index = TrackIndex(cfg.resolved_index_path())
+    try:
+        assert len(index.load_table()) == 2
+    finally:
+        index.close()
+
+
+def test_a_music_model_that_says_nan_is_a_model_error_not_an_analysed_track(shared_data):
+    """A model file whose weights are damaged loads, but its numbers are garbage: ``scan``
+    reported "12 analysed" and stored NaN vectors (issue 28)."""
+    import numpy as np
+
+    from moodshuffle.library.analysis import analyse
+    from moodshuffle.runtime import ModelError
+
+    class Damaged:
+        def predict(self, patches: np.ndarray) -> np.ndarray:
+            return np.full(4, np.nan, np.float32)
+
+    with pytest.raises(ModelError, match="non-finite"):
+        analyse(shared_data / "music-4q" / CLIPS[0], Damaged())

@@ -58,10 +58,16 @@ class Daemon:
 
             self.core.add_listener(LiveView(lambda text: print(text, flush=True)))
 
+    def _hangup(self) -> None:
+        log.info("SIGHUP: rescanning the library (the configuration is read at start: restart to apply a change)")
+        self.core.rescan()
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
+        # users send SIGHUP expecting a reload; its default action would kill the daemon
+        loop.add_signal_handler(signal.SIGHUP, self._hangup)
         # before the camera stage opens the device; the broker is asked in the background
         local = await asyncio.to_thread(run_checks, self.cfg, ("camera", "library"))
         await self.library.open()

@@ -17,6 +17,7 @@ import numpy as np
 
 from moodshuffle.domain.emotions import from_quadrant_probs
 from moodshuffle.library.decode import decode_windows, duration_s
+from moodshuffle.runtime import ModelError
 
 SAMPLE_RATE = 16_000
 N_FFT = 512
@@ -130,6 +131,10 @@ def analyse(path: Path, model: QuadrantModel) -> TrackFeatures:
     specs = [power_spectrogram(w) for w in windows]
     patches = model_patches(specs)
     qprobs = model.predict(patches)
+    if not np.all(np.isfinite(qprobs)):
+        # no file makes a sound model say NaN: its weights are damaged, and storing the numbers
+        # would poison the index (the ranking cannot draw from NaN scores)
+        raise ModelError("the music model gives non-finite output: its weights are damaged (reinstall the model)")
     tempo, key, mode, energy, loudness = transition_features(windows, specs)
     dur = duration_s(path) or sum(len(w) for w in windows) / SAMPLE_RATE
     return TrackFeatures(

@@ -7,16 +7,21 @@ daemon keep reading the last good index while a scan writes.
 
 from __future__ import annotations
 
+import logging
+import math
 import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from moodshuffle.domain.emotions import EMOTION_COLUMNS
 from moodshuffle.domain.tracks import TrackTable
 from moodshuffle.library.tags import track_genres
+
+log = logging.getLogger("moodshuffle.library")
 
 SCHEMA_VERSION = 5
 
@@ -136,6 +141,26 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+_Row = tuple[Any, ...]
+
+
+def _sound(rows: list[_Row]) -> tuple[list[_Row], list[int]]:
+    """The rows whose numbers are whole and finite, and the ids of the others (a NaN written by a
+    damaged model, a blob of the wrong size)."""
+    good: list[_Row] = []
+    damaged: list[int] = []
+    for row in rows:
+        blob = row[6]
+        ok = isinstance(blob, bytes) and len(blob) == 4 * EMOTION_COLUMNS \
+            and bool(np.isfinite(np.frombuffer(blob, np.float32)).all()) \
+            and all(isinstance(x, (int, float)) and math.isfinite(x) for x in (row[5], *row[7:12]))
+        if ok:
+            good.append(row)
+        else:
+            damaged.append(int(row[0]))
+    return good, damaged
+
+
 class TrackIndex:
     """Read side of the index, safe to share between threads (one lock)."""
 
@@ -151,6 +176,12 @@ class TrackIndex:
                 "SELECT id, path, title, artist, album, duration_s, emotion, tempo_bpm, key, mode, energy,"
                 " loudness_db, genre FROM tracks WHERE failed IS NULL AND emotion IS NOT NULL ORDER BY id"
             ).fetchall()
+        rows, damaged = _sound(rows)
+        if damaged:
+            log.warning("the index holds %d tracks whose analysis is damaged (not a number): left out, and"
+                        " analysed again at the next scan", len(damaged))
+            with self._lock:
+                self._db.executemany("UPDATE tracks SET model = NULL WHERE id = ?", [(i,) for i in damaged])
         if not rows:
             return TrackTable.empty()
         cols = list(zip(*rows, strict=True))
