@@ -25,6 +25,11 @@ from moodshuffle.domain.policy import Policy
 from moodshuffle.logs import printable
 from moodshuffle.paths import MODELS_DIR, state_dir
 
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = typing.TypeVar("_T", bound="DataclassInstance")
+
 POLICIES = tuple(Policy)
 
 class ConfigError(ValueError):
@@ -194,7 +199,7 @@ def _coerce(key: str, value: Any, tp: Any, meta: Any, problems: list[str]) -> An
         if not isinstance(value, dict):
             problems.append(f"{key}: must be a mapping, got {value!r}")
             return None
-        return _build(typing.cast(type, tp), value, key + ".", problems)
+        return _build(typing.cast("type[DataclassInstance]", tp), value, key + ".", problems)
     if tp is bool:
         if not isinstance(value, bool):
             problems.append(f"{key}: must be true or false, got {value!r}")
@@ -243,7 +248,7 @@ def _bounds(meta: Any) -> str:
         return f" >= {lo:g}"
     return f" <= {hi:g}" if hi is not None else ""
 
-def _build(cls: type, data: dict[str, Any], prefix: str, problems: list[str]) -> Any:
+def _build(cls: type[_T], data: dict[str, Any], prefix: str, problems: list[str]) -> _T:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}

@@ -32,7 +32,7 @@ def backoff_delays(first_s: float = 1.0, max_s: float = 60.0, jitter: float = 0.
     with +-``jitter`` relative randomness so several stages don't retry in lockstep."""
 
     def delay(n: int) -> float:
-        base = min(max_s, first_s * 2 ** min(n, 30))
+        base = min(max_s, first_s * 2.0 ** min(n, 30))
         return base * (1 + random.uniform(-jitter, jitter))
 
     return delay

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 from moodshuffle.runtime import ModelError
 
@@ -35,13 +36,13 @@ def read_metadata(path: Path) -> dict[str, bytes]:
         raise ValueError(f"{path}: malformed TFLite flatbuffer: {exc}") from exc
 
 
-def check_class_order(path: Path, classes: tuple[str, ...], exporter: str) -> dict:
+def check_class_order(path: Path, classes: tuple[str, ...], exporter: str) -> dict[str, Any]:
     """The contract stored in the model at ``path``; raises ModelError when it is missing,
     unreadable or names another class order than ``classes`` (``exporter``: the script that
     writes the contract, named in the error)."""
     try:
         raw = read_metadata(path).get(CONTRACT_KEY)
-        contract = json.loads(raw) if raw is not None else None
+        contract: dict[str, Any] | None = json.loads(raw) if raw is not None else None
     except ValueError as exc:  # also json.JSONDecodeError
         raise ModelError(f"{path}: unreadable contract metadata: {exc}") from exc
     if contract is None:
@@ -53,7 +54,8 @@ def check_class_order(path: Path, classes: tuple[str, ...], exporter: str) -> di
 
 def _entries(blob: bytes) -> dict[str, bytes]:
     def u32(pos: int) -> int:
-        return struct.unpack_from("<I", blob, pos)[0]
+        value: int = struct.unpack_from("<I", blob, pos)[0]
+        return value
 
     def field(table: int, index: int) -> int | None:
         vtable = table - struct.unpack_from("<i", blob, table)[0]

@@ -28,7 +28,7 @@ def step_toward(start: np.ndarray, goal: np.ndarray, step: float) -> np.ndarray:
     dist = float(np.linalg.norm(delta))
     if dist <= step:
         return goal.astype(np.float32)
-    return (start + delta * (step / dist)).astype(np.float32)
+    return np.asarray(start + delta * (step / dist), np.float32)
 
 
 def targets(

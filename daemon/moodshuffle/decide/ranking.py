@@ -94,7 +94,7 @@ def transition_scores(p: _Prepared, prev: int) -> np.ndarray:
         dist = np.minimum(dist, 12 - dist)
         key = np.where(p.fifths < 0, 0.5, 1.0 - dist / 6.0)
     energy = 1.0 - np.abs(t.energy - t.energy[prev])
-    return (0.4 * tempo + 0.3 * key + 0.3 * energy).astype(np.float32)
+    return np.asarray(0.4 * tempo + 0.3 * key + 0.3 * energy, np.float32)
 
 
 def rank_upcoming(

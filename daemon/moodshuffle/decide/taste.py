@@ -147,7 +147,7 @@ def track_features(table: TrackTable) -> np.ndarray:
     tempo = np.where(bpm > 0, np.log2(np.maximum(bpm, 1e-3) / _TEMPO_CENTRE_BPM), 0.0)
     major = np.where(table.key >= 0, np.where(table.mode == 1, 1.0, -1.0), 0.0)
     out = np.stack([np.ones_like(v), v, a, 4 * v * a, energy, tempo, major], axis=1)
-    return np.clip(out, -2.0, 2.0)
+    return np.asarray(np.clip(out, -2.0, 2.0), np.float64)
 
 
 def _closeness(va: np.ndarray, region: str) -> np.ndarray:
@@ -159,7 +159,7 @@ def _closeness(va: np.ndarray, region: str) -> np.ndarray:
         return np.zeros(len(va))
     centre = QUADRANT_VA[QUADRANTS.index(region)].astype(np.float64)
     cos = va @ centre / (np.linalg.norm(va, axis=1) * np.linalg.norm(centre) + 1e-9)
-    return np.maximum(cos, 0.0)
+    return np.asarray(np.maximum(cos, 0.0), np.float64)
 
 
 #: every region
@@ -254,7 +254,8 @@ class TasteModel:
         if not self.evidence:
             return np.zeros(len(table))
         region = region_of(mood)
-        return self.features(table) @ self._region_weights(region)[0] + self._group_terms(table, region)
+        return np.asarray(self.features(table) @ self._region_weights(region)[0] + self._group_terms(table, region),
+                          np.float64)
 
     def scores(self, table: TrackTable, mood: str, rng: np.random.Generator | None = None) -> np.ndarray:
         """(N,) float32 taste score parts for ``rank_upcoming``, in [-TASTE_MAX - EXPLORE_MAX -
@@ -275,7 +276,7 @@ class TasteModel:
             deviation = EXPLORATION * (np.linalg.cholesky(cov) @ rng.standard_normal(len(FEATURES)))
             deviation[0] = 0.0
             score = score + np.clip(TASTE_WEIGHT * (x @ deviation), -EXPLORE_MAX, EXPLORE_MAX)
-        return score.astype(np.float32)
+        return np.asarray(score, np.float32)
 
     def same_as(self, other: TasteModel) -> bool:
         """Whether both models learned the same (up to float rounding of the sums' order)."""
@@ -288,7 +289,7 @@ class TasteModel:
     def _group_terms(self, table: TrackTable, region: str) -> np.ndarray:
         """(N,) the artist term plus the genre term of every track in ``region``."""
         _, _, artists, genres = self._prepared(table)
-        return self._artists.term(artists, region) + self._genres.term(genres, region)
+        return np.asarray(self._artists.term(artists, region) + self._genres.term(genres, region), np.float64)
 
 
 def rebuild_taste(table: TrackTable, plays: Iterable[PlayRecord], feedback: Iterable[FeedbackRecord]) -> TasteModel:

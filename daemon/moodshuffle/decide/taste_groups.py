@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 
+_K = TypeVar("_K")
 
-def close_dicts(a: dict, b: dict) -> bool:
+
+def close_dicts(a: Mapping[_K, float], b: Mapping[_K, float]) -> bool:
     return a.keys() == b.keys() and all(np.isclose(a[k], b[k]) for k in a)
 
 

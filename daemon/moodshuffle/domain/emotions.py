@@ -70,7 +70,7 @@ def _profile(**weights: float) -> np.ndarray:
     p = np.zeros(N_EMOTIONS, np.float32)
     for name, w in weights.items():
         p[INDEX[name]] = w
-    return p / p.sum()
+    return np.asarray(p / p.sum(), np.float32)
 
 
 #: Expression classes that share each quadrant (rows sum to 1).
@@ -138,4 +138,4 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.asarray(a, np.float32)
     b = np.asarray(b, np.float32)
     denom = np.linalg.norm(a, axis=-1) * float(np.linalg.norm(b)) + 1e-9
-    return (a @ b) / denom
+    return np.asarray((a @ b) / denom, np.float32)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from moodshuffle.domain.emotions import EMOTIONS
 from moodshuffle.perceive.expression import ExpressionModel, prepare_face
 
 
-def main(npz: Path, model: Path | None) -> dict:
+def main(npz: Path, model: Path | None) -> dict[str, Any]:
     """FILE.npz holds ``images`` (N, 48, 48) uint8 and ``labels`` (N,) in EMOTIONS order (the
     FER2013 ids). Prints the confusion matrix, then as the last line one JSON object with n,
     accuracy, per_class_recall, confusion and ms_per_face (one thread, one face per call)."""

@@ -7,6 +7,7 @@ import csv
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,7 +17,7 @@ from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.perceive.faces import FaceAnalyzer
 
 
-def main(data: Path, cfg: Config) -> dict:
+def main(data: Path, cfg: Config) -> dict[str, Any]:
     """DIR/labels.csv: ``file`` (relative to DIR) and ``emotion`` (class names of EMOTIONS).
     Prints per-image misses, then as the last line one JSON object with n, face_found_rate,
     accuracy (over images with a face; the largest face counts), per_class_recall, ms_per_frame."""

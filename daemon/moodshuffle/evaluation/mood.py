@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -71,7 +72,7 @@ def point(state: MoodState, t: float) -> TimelinePoint:
     return TimelinePoint(t, state.label, state.valence, state.arousal, state.confidence, state.faces)
 
 
-def main(video: Path, cfg: Config, segments_csv: Path | None = None) -> dict:
+def main(video: Path, cfg: Config, segments_csv: Path | None = None) -> dict[str, Any]:
     """Prints one line per sample (time, label, valence, arousal, confidence, faces), then as
     the last line one JSON object: video, interval_s, samples, ms_per_frame (camera path,
     median), changes (every label change) and, with ``segments_csv``, per segment the delay to
@@ -88,7 +89,7 @@ def main(video: Path, cfg: Config, segments_csv: Path | None = None) -> dict:
         timeline.append(p)
         spent.append(seconds)
         print(f"{p.t:7.1f}s  {p.label:9s}  {p.valence:+.3f}   {p.arousal:+.3f}   {p.confidence:.3f}       {p.faces}")
-    result: dict = {
+    result: dict[str, Any] = {
         "video": video.name,
         "interval_s": cfg.camera.interval_s,
         "samples": len(timeline),

@@ -83,13 +83,13 @@ def matches(emotion: str, point: TimelinePoint) -> bool:
     return _sign(point.label) == sign or sign * point.valence > VALENCE_SHOWN
 
 
-def label_changes(timeline: list[TimelinePoint]) -> list[dict]:
+def label_changes(timeline: list[TimelinePoint]) -> list[dict[str, float | str]]:
     """Every change of label: ``{"t", "from", "to"}``."""
     return [{"t": round(b.t, 2), "from": a.label, "to": b.label}
             for a, b in zip(timeline, timeline[1:], strict=False) if a.label != b.label]
 
 
-def score_segments(timeline: list[TimelinePoint], segments: list[Segment]) -> dict:
+def score_segments(timeline: list[TimelinePoint], segments: list[Segment]) -> dict[str, object]:
     """Per segment: the delay from its start to the first matching state (None: never), to the
     first state with its own label, and the share of its states that match; overall: the share
     of all states inside segments that match."""

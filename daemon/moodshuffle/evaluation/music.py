@@ -6,6 +6,7 @@ import csv
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, k: int) -> float:
     return float(np.mean(f1))
 
 
-def quadrant_metrics(y: np.ndarray, qprobs: np.ndarray) -> dict:
+def quadrant_metrics(y: np.ndarray, qprobs: np.ndarray) -> dict[str, Any]:
     """Figures of quadrant probabilities ``qprobs`` (N, 4) over QUADRANTS against true
     quadrant indices ``y`` (N,). The 4-class figures read the most probable quadrant; valence
     and arousal accuracy read where ``from_quadrant_probs`` places the track (the sign of its
@@ -49,7 +50,7 @@ def quadrant_metrics(y: np.ndarray, qprobs: np.ndarray) -> dict:
     }
 
 
-def main(data: Path, model: Path) -> dict:
+def main(data: Path, model: Path) -> dict[str, Any]:
     """DIR/labels.csv has ``file`` (relative to DIR, or absolute) and ``quadrant`` (Q1..Q4).
     Prints a summary and, as the last line, one JSON object with n, accuracy, macro_f1,
     per_class_recall, valence_accuracy, arousal_accuracy (see ``quadrant_metrics``), confusion,

@@ -6,6 +6,7 @@ import csv
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ HIGH = {"angry", "happy", "fearful", "fear", "surprised", "surprise"}
 LOW = {"neutral", "calm", "sad", "bored"}
 
 
-def main(data: Path, model: Path, cfg: Config) -> dict:
+def main(data: Path, model: Path, cfg: Config) -> dict[str, Any]:
     """DIR/labels.csv: ``file`` (relative to DIR), ``emotion`` and, optionally, ``speaker``.
 
     Each file goes through the daemon's endpointer, speech detector and model. The session
@@ -33,7 +34,7 @@ def main(data: Path, model: Path, cfg: Config) -> dict:
     by_speaker = bool(rows) and "speaker" in rows[0]
     analyzer = VoiceAnalyzer(model, cfg.models.num_threads)
     audio_s = cpu_s = 0.0
-    files: list[tuple[dict, list[tuple[int, np.ndarray]]]] = []
+    files: list[tuple[dict[str, str], list[tuple[int, np.ndarray]]]] = []
     speech: dict[str, list[np.ndarray]] = {}
     for r in rows:  # pass 1: segments, features, and the speech heard per session
         try:
@@ -85,5 +86,5 @@ def main(data: Path, model: Path, cfg: Config) -> dict:
     return result
 
 
-def _session_key(row: dict, by_speaker: bool) -> str:
+def _session_key(row: dict[str, str], by_speaker: bool) -> str:
     return (row.get("speaker") or "").strip() if by_speaker else ""

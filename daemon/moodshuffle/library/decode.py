@@ -27,7 +27,7 @@ class DecodeError(RuntimeError):
 def _kaiser_lowpass(numtaps: int, cutoff: float, beta: float = 5.0) -> np.ndarray:
     m = np.arange(numtaps) - (numtaps - 1) / 2
     h = cutoff * np.sinc(cutoff * m) * np.kaiser(numtaps, beta)
-    return h / h.sum()
+    return np.asarray(h / h.sum(), np.float64)
 
 
 def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -113,7 +113,7 @@ def decode_windows(path: Path, rate: int, window_s: float, count: int) -> list[n
 
 def _sndfile_reason(exc: sf.LibsndfileError) -> str:
     """libsndfile's reason without the file name (the caller names the file, escaped)."""
-    reason = exc.error_string
+    reason: str = exc.error_string
     # libsndfile says this for any file it cannot recognise; the scanner only hands it existing
     # regular files, so here it means the content is not audio it knows (or is corrupt)
     if "possibly a pipe" in reason:

@@ -201,7 +201,8 @@ class TrackIndex:
 
     def track_count(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM tracks WHERE failed IS NULL").fetchone()[0]
+            count: int = self._db.execute("SELECT count(*) FROM tracks WHERE failed IS NULL").fetchone()[0]
+            return count
 
     def failed(self) -> list[tuple[str, str]]:
         """(path, reason) of every failed file."""

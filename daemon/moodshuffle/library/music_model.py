@@ -47,4 +47,4 @@ class MusicEmotionModel:
             self._interp.set_tensor(self._in, np.ascontiguousarray(patches, np.float32))
             self._interp.invoke()
             probs = self._interp.get_tensor(self._out)[0].astype(np.float32)
-        return probs / probs.sum()
+        return np.asarray(probs / probs.sum(), np.float32)

@@ -25,12 +25,13 @@ import errno
 import hashlib
 import logging
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from moodshuffle.config import LibraryConfig, ModelsConfig
 from moodshuffle.library.files import LibraryFiles, find_audio_files
@@ -38,6 +39,9 @@ from moodshuffle.library.index import connect
 from moodshuffle.library.tags import TrackTags, read_tags
 from moodshuffle.logs import printable
 from moodshuffle.paths import is_inside
+
+if TYPE_CHECKING:
+    from moodshuffle.library.analysis import TrackFeatures
 
 log = logging.getLogger("moodshuffle.library")
 
@@ -192,7 +196,8 @@ def scan_library(
     return report
 
 
-def _read_tags_again(db, paths: list[str], should_stop: Callable[[], bool] | None) -> tuple[int, bool]:
+def _read_tags_again(db: sqlite3.Connection, paths: list[str],
+                     should_stop: Callable[[], bool] | None) -> tuple[int, bool]:
     """Read the tags of the unchanged files ``paths`` into their rows, one commit each (a
     killed scan resumes where it stopped); returns (files read, stopped early)."""
     for done, path in enumerate(paths):
@@ -222,7 +227,8 @@ def _keep_unavailable(known: dict[str, _Known], found: LibraryFiles, roots: list
     return kept
 
 
-def _upsert(db, path, size, mtime, fp, tags: TrackTags, f, failed: str | None, model_id: str) -> None:
+def _upsert(db: sqlite3.Connection, path: str, size: int, mtime: int, fp: str, tags: TrackTags,
+            f: TrackFeatures | None, failed: str | None, model_id: str) -> None:
     values = dict(path=path, size=size, mtime_ns=mtime, fingerprint=fp, title=tags.title, artist=tags.artist,
                   album=tags.album, genre=tags.genre, failed=failed, model=model_id, emotion=None,
                   quadrant_probs=None, duration_s=0.0, tempo_bpm=0.0, key=-1, mode=1, energy=0.0, loudness_db=0.0)

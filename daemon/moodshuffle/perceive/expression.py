@@ -66,5 +66,5 @@ class ExpressionModel:
                 probs[i] = dequantize_output(self._interp.get_tensor(self._out["index"])[0], self._out)
         # int8 probabilities are multiples of 1/256 and may sum to 1 +- a few steps
         floored = np.maximum(probs, 0) + 1e-6
-        return floored / floored.sum(axis=1, keepdims=True)
+        return np.asarray(floored / floored.sum(axis=1, keepdims=True), np.float32)
 

@@ -12,6 +12,7 @@ for it. On ``faces/posed`` it reads disgust (43/51) and happy well and sad and f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -90,14 +91,15 @@ class GeometryHead:
         """(N, N_FEATURES) or (N_FEATURES,) -> (N, N_EMOTIONS) log-probabilities over EMOTIONS."""
         z = ((np.atleast_2d(features) - self.mean) / self.scale) @ self.weights + self.bias
         z = z - z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        log_p: np.ndarray = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return log_p
 
     def to_dict(self) -> dict[str, object]:
         return {"features": list(FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
                 "weights": self.weights.tolist(), "bias": self.bias.tolist()}
 
     @classmethod
-    def from_dict(cls, raw: dict, where: str) -> GeometryHead:
+    def from_dict(cls, raw: dict[str, Any], where: str) -> GeometryHead:
         """Check and build; ValueError naming ``where`` and the key when the data is not a head."""
         if raw.get("features") != list(FEATURES):
             raise ValueError(f"{where}.features: {raw.get('features')} differ from geometry.FEATURES")

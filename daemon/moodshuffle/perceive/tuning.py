@@ -116,4 +116,4 @@ def fuse(cnn_log_probs: np.ndarray, geometry_log_probs: np.ndarray, weight: floa
     z[:, INDEX["neutral"]] -= neutral_bias
     z = z - z.max(axis=1, keepdims=True)
     p = np.exp(z)
-    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return np.asarray(p / p.sum(axis=1, keepdims=True), np.float32)

@@ -127,7 +127,8 @@ class VoiceAnalyzer:
     def _session_norm(self, feats: np.ndarray) -> np.ndarray:
         if self._fixed is not None:
             mu, sigma = self._fixed
-            return (feats - mu) / sigma
+            normed: np.ndarray = (feats - mu) / sigma
+            return normed
         n = len(self._recent)
         if n:
             recent = np.stack(self._recent)

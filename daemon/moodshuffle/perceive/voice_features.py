@@ -41,13 +41,15 @@ def frames(audio: np.ndarray) -> np.ndarray:
         audio = np.pad(audio, (0, FRAME - len(audio)))
     n = 1 + (len(audio) - FRAME) // HOP
     idx = np.arange(FRAME)[None, :] + HOP * np.arange(n)[:, None]
-    return audio[idx] * _WINDOW
+    windowed: np.ndarray = audio[idx] * _WINDOW
+    return windowed
 
 
 def frame_db(audio: np.ndarray) -> np.ndarray:
     """Per-frame loudness in dBFS (10 ms hop)."""
     f = frames(audio)
-    return 10 * np.log10(np.mean(f**2, axis=1) + 1e-10)
+    db: np.ndarray = 10 * np.log10(np.mean(f**2, axis=1) + 1e-10)
+    return db
 
 
 def _pitch(f: np.ndarray, power: np.ndarray) -> np.ndarray:

@@ -74,7 +74,8 @@ def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, s
     tls = None
     if cfg.tls:
         tls = aiomqtt.TLSParameters(ca_certs=cfg.ca_file, certfile=cfg.certfile, keyfile=cfg.keyfile)
-    properties = Properties(PacketTypes.CONNECT)
+    # paho-mqtt leaves Properties.__init__ unannotated (third-party; nothing to type on our side)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.MaximumPacketSize = MAX_PACKET_BYTES
     return aiomqtt.Client(
         cfg.host, cfg.port, username=cfg.username, password=cfg.resolved_password(),
