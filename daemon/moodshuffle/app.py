@@ -28,6 +28,7 @@ from moodshuffle.library.history import ListeningHistory
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
+from moodshuffle.stages import settings
 from moodshuffle.stages.library import LibraryStage
 from moodshuffle.stages.recorder import HistoryRecorder
 from moodshuffle.supervise import in_daemon_thread, supervise
@@ -78,6 +79,7 @@ class Daemon:
 
             player = VlcPlayer(self.cfg.player, self.core, loop)
             self.core.add_listener(player)
+        self._restore_settings()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._stages()]
         tasks.append(asyncio.create_task(self._advise(local), name="advice"))
         state = self.core.state
@@ -101,6 +103,13 @@ class Daemon:
         recorder.close()
         log.info("stopped")
         return 0
+
+    def _restore_settings(self) -> None:
+        """What the listener commanded before the restart (volume, policy, switches, a set mood),
+        given back before any stage starts or anything is published; kept from now on."""
+        path = settings.settings_path(self.cfg.library.resolved_index_path())
+        settings.restore(self.core, settings.load(path), time.time())
+        self.core.add_listener(settings.SettingsKeeper(path, self.core))
 
     async def _advise(self, local: list[CheckResult]) -> None:
         """Once, at start: the one block of guidance when camera, music or broker is missing."""

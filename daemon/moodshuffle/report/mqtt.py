@@ -185,6 +185,10 @@ class MqttBridge(CoreListener):
                 self.connected = False
 
     async def _serve(self, client: aiomqtt.Client, availability: str) -> None:
+        if self._state is not None:
+            # the state before `online`: a dashboard never shows the previous process's retained
+            # state (its volume, its track) as this one's
+            await client.publish(f"{self.base}/state", self._state, qos=1, retain=True)
         await client.publish(availability, "online", qos=1, retain=True)
         await self._publish_discovery(client)
         for suffix in COMMANDS:
