@@ -1,19 +1,22 @@
 """Does the taste learner lower the skip rate of listeners with hidden preferences?
 
-Simulated listeners play 200 tracks each from the real scanned 4Q library, chosen one at a
-time by the real ``rank_upcoming`` (policy ``match``, shipped defaults; as in the daemon, the
-next track is chosen when the current one starts and again right after a skip is learned, so a
-skip steers the very next track and a completion the one after next), and skip what they
-dislike with probability 0.9 (early: 2-12 s into a 30 s clip) and anything else with a small
-base rate (at a uniform time, so some of those skips are late). The learner sees only those
-skips and the completions (through ``TasteModel.learn_play``, as the daemon would); the
-listener's preferences are hidden from it and some are defined on things it never sees (the
-annotators' quadrant). Without learning is today's ranking, which already penalises a skipped
-track in that mood (``PlayHistory``); every arm keeps that. A third arm,
-``oracle``, ranks with the hidden preference itself as the taste part (``Listener.oracle_taste``):
-what a perfect learner could reach with this ranking, this library and its no-repeat window
-(half the library: no track comes back within 200). Where the oracle does not halve the skip
-rate, knowing the preference exactly is not enough.
+Simulated listeners play 200 tracks each from the real scanned 4Q library through the real
+``Controller`` (shipped defaults, policy ``match``), the bench being its player and its listener
+on a clock of its own: it plays what ``PlayRequested`` asks and reports the play's start and end
+(a skip is ``player_command(NEXT)``), presses like (``feedback``), and sets the room's mood
+(``set_mood``: a certain mood) as the last track of the old one ends. The controller chooses the
+next track when one starts, on a like, on a mood change and right after a skip is learned, so a
+skip or a like steers the very next track and a completion the one after next. The listeners
+skip what they dislike with probability 0.9 (early: 2-12 s into a 30 s clip) and anything else
+with a small base rate (at a uniform time, so some of those skips are late). The learner sees
+only what the controller hands it of those; the listener's preferences are hidden from it and
+some are defined on things it never sees (the annotators' quadrant). Without learning (``no``)
+is the ranking without a taste part, which already penalises a skipped track in that mood
+(``PlayHistory``); every arm keeps that. A third arm, ``oracle``, ranks with the hidden
+preference itself as the taste part (``Listener.oracle_taste``): what a perfect learner could
+reach with this ranking, this library and its no-repeat window (half the library: no track comes
+back within 200). Where the oracle does not halve the skip rate, knowing the preference exactly
+is not enough.
 
 The listener who likes one artist when happy: the artist is the one with the most happy clips
 in the 4Q set (Gipsy Kings, 9 clips, all annotated Q1; most 4Q artists have one clip). When happy
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -52,16 +56,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
 import numpy as np  # noqa: E402
 
-from moodshuffle.config import MoodConfig  # noqa: E402
-from moodshuffle.decide.ranking import PlayHistory, rank_upcoming  # noqa: E402
-from moodshuffle.decide.taste import TasteModel, feedback_reward  # noqa: E402
-from moodshuffle.domain.emotions import INDEX, N_EMOTIONS, va_from_probs  # noqa: E402
-from moodshuffle.domain.history import FeedbackKind, PlayOutcome  # noqa: E402
-from moodshuffle.domain.mood import MoodState  # noqa: E402
-from moodshuffle.domain.tracks import (
-    TrackTable,  # noqa: E402
-    UpcomingTrack,  # noqa: E402
-)
+from moodshuffle.config import Config  # noqa: E402
+from moodshuffle.core import Controller, CoreListener, PlayerAction, PlayRequested  # noqa: E402
+from moodshuffle.decide.taste import TasteModel, rebuild_taste  # noqa: E402
+from moodshuffle.domain.history import FeedbackKind  # noqa: E402
+from moodshuffle.domain.tracks import Track, TrackTable  # noqa: E402
 from moodshuffle.library.index import TrackIndex  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "music-4q"
@@ -71,14 +70,6 @@ P_SKIP_DISLIKED = 0.9
 ORACLE_TASTE = 2.0
 #: the artist the "likes one artist when happy" listener likes: the one with most happy clips (9)
 FAVOURITE = "Gipsy Kings"
-
-
-def mood_state(label: str) -> MoodState:
-    """A settled mood: 85% of the probability on ``label``."""
-    probs = np.full(N_EMOTIONS, 0.15 / (N_EMOTIONS - 1), np.float32)
-    probs[INDEX[label]] = 0.85
-    v, a = va_from_probs(probs)
-    return MoodState(probs, float(v), float(a), 0.85, label, 1, 0.0, 0.0)
 
 
 def never(row: int, mood: str) -> bool:
@@ -145,61 +136,85 @@ class Arm(StrEnum):
     ORACLE = "oracle"
 
 
+class FixedTaste(TasteModel):
+    """A taste that learns nothing: none (``no``) or the hidden preference (``oracle``, no
+    exploration draws). The controller has no switch for its learner: these arms replace it."""
+
+    def __init__(self, scores: Callable[[str], np.ndarray] | None) -> None:
+        super().__init__()
+        self._fixed = scores
+        self.evidence = {} if scores is None else {"oracle": 1}  # no evidence: no taste part at all
+
+    def learn(self, table: TrackTable, row: int, mood: str, reward: float) -> None:
+        pass
+
+    def scores(self, table: TrackTable, mood: str, rng: np.random.Generator | None = None) -> np.ndarray:
+        assert self._fixed is not None
+        return self._fixed(mood)
+
+
+class Player(CoreListener):
+    """The player the controller drives: what it was last asked to play."""
+
+    def __init__(self) -> None:
+        self.requested: Track | None = None
+
+    def play_requested(self, event: PlayRequested) -> None:
+        self.requested = event.track
+
+
 def simulate(table: TrackTable, listener: Listener, seed: int, arm: Arm,
              tracks: int) -> tuple[np.ndarray, np.ndarray]:
     """((tracks,) bool: which of the tracks played the listener skipped, (tracks,) their rows)."""
-    cfg = MoodConfig()
-    rng = np.random.default_rng(seed)
-    ear = np.random.default_rng(10_000 + seed)  # the listener's own chance, apart from the ranking's
-    # the learner's exploration draws from a stream of its own, so that every arm's ranking draws
-    # the same numbers and the arms differ by taste alone, not by where the ranking's stream went
-    # (with a shared stream, a learner that scores 0 everywhere moved tracks 26-50 of a listener
-    # by 1.6 points)
-    explore = np.random.default_rng(20_000 + seed)
-    history = PlayHistory()
-    model = TasteModel() if arm == Arm.YES else None
-    oracle = {m: listener.oracle_taste(table, m) for m in set(map(listener.moods, range(tracks)))} \
-        if arm == Arm.ORACLE else None
+    # the listener's chance has a stream of its own; the ranking and the learner's exploration
+    # share the controller's one, so a learning arm's draws part from the others' once it learns
+    ear = np.random.default_rng(10_000 + seed)
+    row_of = {int(i): r for r, i in enumerate(table.ids)}
+    cfg, now = Config(), 0.0
+    # only the head of the upcoming list ever plays (it is chosen again at every start, skip, like
+    # and mood change) and it is drawn first: the list's length (shipped: 10) changes how many
+    # draws follow it, not what plays, and 1 makes the run 4 times shorter
+    cfg.player.upcoming = 1
+    if arm == Arm.YES:
+        learner = rebuild_taste
+    else:  # a learner that learns nothing (no) or knows the hidden preference (oracle)
+        oracle = functools.cache(lambda mood: listener.oracle_taste(table, mood))
+        taste = FixedTaste(oracle if arm == Arm.ORACLE else None)
+        learner = lambda *_: taste  # noqa: E731
+    controller = Controller(cfg, now, np.random.default_rng(seed), learner=learner)
+    player = Player()
+    controller.add_listener(player)
+    controller.library_loaded(table)
+    controller.set_mood(listener.moods(0))
+    controller.start()
     skipped = np.zeros(tracks, bool)
     rows = np.zeros(tracks, np.int64)
-
-    def choose(label: str, current: int | None) -> UpcomingTrack:
-        taste = model.scores(table, label, explore) if model is not None else oracle[label] if oracle else None
-        (choice,) = rank_upcoming(table, mood_state(label), "match", history, 1, rng, cfg, current=current,
-                                  taste=taste)
-        return choice
-
-    # as in the daemon, the next track is chosen when the current one starts (before the
-    # listener's verdict on it), again when the mood changes, and again on a skip, after the
-    # skip is learned (the controller's ``next``)
-    upcoming = choose(listener.moods(0), None)
     for t in range(tracks):
-        label = listener.moods(t)
-        if t > 0 and label != listener.moods(t - 1):
-            upcoming = choose(label, int(table.ids[rows[t - 1]]))
-        playing = upcoming
-        row = rows[t] = playing.index
-        history.record_play(playing.track_id)
-        upcoming = choose(label, playing.track_id)
-        duration = float(table.duration_s[row])
-        liked = listener.likes(row, label)
-        if liked:
-            heard = duration
+        label, track = listener.moods(t), player.requested
+        assert track is not None
+        row = rows[t] = row_of[track.track_id]
+        controller.track_started(track.track_id)
+        if listener.likes(row, label):
+            controller.feedback(FeedbackKind.LIKE)
+            heard = track.duration_s
         elif listener.dislikes(row, label) and ear.random() < listener.p_skip_disliked:
             heard = float(ear.uniform(2, 12))
         elif ear.random() < listener.base_skip:
-            heard = float(ear.uniform(0, duration))
+            heard = float(ear.uniform(0, track.duration_s))
         else:
-            heard = duration
-        skipped[t] = heard < duration
+            heard = track.duration_s
+        skipped[t] = heard < track.duration_s
+        now += heard
+        controller.tick(now)
+        # the mood changes as this track ends (the controller has no moment between two tracks):
+        # the next one is chosen in the new mood, before this one's completion is learned
+        if t + 1 < tracks and listener.moods(t + 1) != label:
+            controller.set_mood(listener.moods(t + 1))
         if skipped[t]:
-            history.record_skip(playing.track_id, label)
-        if model is not None:
-            if liked:  # pressed while the track plays, as the daemon learns it
-                model.learn(table, row, label, feedback_reward(FeedbackKind.LIKE))
-            model.learn_play(table, row, label, PlayOutcome.SKIPPED if skipped[t] else PlayOutcome.COMPLETED, heard)
-        if skipped[t]:
-            upcoming = choose(label, playing.track_id)
+            controller.player_command(PlayerAction.NEXT)
+            controller.track_stopped(track.track_id, heard)
+        else:
+            controller.track_finished(track.track_id)
     return skipped, rows
 
 

@@ -31,7 +31,7 @@ from moodshuffle.core.events import (
     TrackStarted,
 )
 from moodshuffle.core.library import LibraryView
-from moodshuffle.core.listening import Listening
+from moodshuffle.core.listening import Learner, Listening
 from moodshuffle.core.mood import MoodKeeper
 from moodshuffle.core.publisher import Publisher, publishes
 from moodshuffle.core.queue import Queue, Ranking
@@ -45,7 +45,7 @@ from moodshuffle.core.state import (
     VoiceState,
 )
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
-from moodshuffle.decide.taste import TasteModel
+from moodshuffle.decide.taste import TasteModel, rebuild_taste
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, Emotion
 from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
 from moodshuffle.domain.mood import MoodState
@@ -58,10 +58,11 @@ log = logging.getLogger("moodshuffle")
 
 class Controller(Publisher):
     """Owns the mood, the policy, the sensors' status, the queue, the listening history and the
-    library view. ``wall``: the wall clock (Unix seconds) that times the history's records."""
+    library view. ``wall``: the wall clock (Unix seconds) that times the history's records;
+    ``learner``: how the taste model is learned from the history (the default learns)."""
 
     def __init__(self, cfg: Config, now: float, rng: np.random.Generator | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, learner: Learner = rebuild_taste) -> None:
         super().__init__()
         self._cfg = cfg
         self._rng = rng if rng is not None else np.random.default_rng()
@@ -74,7 +75,7 @@ class Controller(Publisher):
         }
         self._sensor_wanted = {Sensor.CAMERA: cfg.camera.enabled, Sensor.MICROPHONE: cfg.microphone.enabled}
         self._errors: dict[str, str] = {}
-        self._listening = Listening(wall)
+        self._listening = Listening(wall, learner)
         self._library = LibraryView()
         self._queue = Queue(cfg.player.enabled, cfg.player.volume)
 

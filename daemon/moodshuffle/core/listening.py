@@ -29,6 +29,11 @@ from moodshuffle.domain.tracks import Track, TrackTable
 log = logging.getLogger("moodshuffle")
 
 
+#: builds the taste model a table and the history teach (``decide.taste.rebuild_taste``; a bench
+#: may hand in a learner that learns nothing, or knows the answer)
+Learner = Callable[[TrackTable, Sequence[PlayRecord], Sequence[FeedbackRecord]], TasteModel]
+
+
 class OpenPlay(NamedTuple):
     """The play heard now: the track, the context it started in, when (the controller's
     monotonic clock) and at what wall time (Unix seconds)."""
@@ -43,8 +48,9 @@ class Listening:
     """Plays, skips and likes, and the taste model learned from them (for one table at a time:
     rows and features belong to a table, so ``relearn`` on every new table)."""
 
-    def __init__(self, wall: Callable[[], float]) -> None:
+    def __init__(self, wall: Callable[[], float], learner: Learner = rebuild_taste) -> None:
         self._wall = wall
+        self._learner = learner
         self.history = PlayHistory()
         self.taste = TasteModel()
         self._plays: list[PlayRecord] = []
@@ -64,7 +70,7 @@ class Listening:
 
     def relearn(self, table: TrackTable) -> None:
         """Learn the taste again from every play and like, for ``table``."""
-        self.taste = rebuild_taste(table, self._plays, self._feedback)
+        self.taste = self._learner(table, self._plays, self._feedback)
 
     def taste_scores(self, table: TrackTable, label: Emotion, rng: np.random.Generator) -> np.ndarray | None:
         """Each track's taste part in ``label``; None while nothing was learned (ranked exactly as
