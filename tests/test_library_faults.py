@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from moodshuffle.config import LibraryConfig, ModelsConfig
@@ -224,3 +226,58 @@ def test_a_music_model_that_says_nan_is_a_model_error_not_an_analysed_track(shar
 
     with pytest.raises(ModelError, match="non-finite"):
         analyse(shared_data / "music-4q" / CLIPS[0], Damaged())
+
+
+@pytest.mark.parametrize("damage", ["random pages", "truncated", "bad header"])
+def test_a_damaged_index_is_moved_aside_and_rebuilt_with_what_can_be_read(library, damage):
+    """A corrupt index made the daemon exit at every start with a traceback (issue 28)."""
+    cfg, _ = library
+    path = cfg.resolved_index_path()
+    blob = bytearray(path.read_bytes())
+    if damage == "random pages":
+        rng = np.random.default_rng(0)
+        page = 4096
+        for p in range(2, len(blob) // page):  # leave the header page and the first table page
+            blob[p * page:(p + 1) * page] = rng.integers(0, 256, page, dtype=np.uint8).tobytes()
+    elif damage == "truncated":
+        blob = blob[: len(blob) // 3]
+    else:
+        blob[:16] = b"not a database!\0"
+    path.write_bytes(bytes(blob))
+    index = TrackIndex(path)  # no exception: a new index
+    try:
+        index.load_table()
+    finally:
+        index.close()
+    assert len(list(path.parent.glob("index.sqlite3.damaged-*"))) >= 1
+    report = scan_library(cfg, ModelsConfig())
+    assert report.analysed + report.unchanged == 2  # what was lost is analysed again
+    index = TrackIndex(path)
+    try:
+        assert len(index.load_table()) == 2
+    finally:
+        index.close()
+
+
+def test_an_index_of_a_newer_schema_is_one_clear_line_and_exit_1(library, tmp_path):
+    cfg, _ = library
+    db = sqlite3.connect(cfg.resolved_index_path())
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    proc = _scan_cli(cfg, tmp_path)
+    assert proc.returncode == 1 and "newer moodshuffle" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_track_the_player_failed_is_playable_again_when_its_file_is_back_unchanged(library):
+    cfg, music = library
+    index = TrackIndex(cfg.resolved_index_path())
+    try:
+        first = index.load_table().paths[0]
+        index.mark_failed(first, "libVLC could not open it")  # moved aside while it played
+        assert len(index.load_table()) == 1
+        report = scan_library(cfg, ModelsConfig())  # moved back, unchanged
+        assert report.analysed == 1
+        assert len(index.load_table()) == 2
+    finally:
+        index.close()

@@ -42,7 +42,7 @@ def test_commands_survive_a_restart_and_a_set_mood_keeps_its_end(tmp_path):
     assert saved == {"volume": 80, "policy": "calm", "camera": False, "microphone": True, "mood": "sad",
                      "mood_until": 1_003_600.0}
     mtime = path.stat().st_mtime_ns
-    for step in range(1, 30):  # the clock runs, nothing is commanded: nothing is written
+    for _ in range(1, 30):  # the clock runs, nothing is commanded: nothing is written
         mono.t += 1.0
         wall.t += 1.0
         core.tick(mono())

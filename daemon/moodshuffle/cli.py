@@ -10,6 +10,7 @@ from pathlib import Path
 
 from moodshuffle import __version__
 from moodshuffle.config import Config, ConfigError, load_config
+from moodshuffle.library.errors import IndexTooNew
 from moodshuffle.logs import setup_logging
 from moodshuffle.runtime import ModelError
 
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args, cfg)
     except KeyboardInterrupt:
         return 130
-    except (ModelError, FileNotFoundError, NotADirectoryError) as exc:  # one line naming the file says it all
+    # one line naming the file says it all
+    except (ModelError, IndexTooNew, FileNotFoundError, NotADirectoryError) as exc:
         log.error("%s", exc)
         return 1

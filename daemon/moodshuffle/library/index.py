@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import numpy as np
 
 from moodshuffle.domain.emotions import EMOTION_COLUMNS
 from moodshuffle.domain.tracks import TrackTable
+from moodshuffle.library.errors import IndexTooNew
 from moodshuffle.library.tags import track_genres
 
 log = logging.getLogger("moodshuffle.library")
@@ -120,25 +123,92 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
+#: SQLite's names for a file that is damaged or is not a database at all
+_CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """Open (create, migrate) the index; WAL, foreign keys, a busy timeout for concurrent use."""
+    """Open (create, migrate) the index; WAL, foreign keys, a busy timeout for concurrent use.
+
+    A damaged index (random bytes over pages, a truncated file, a bad header) is moved aside as
+    ``<name>.damaged-<time>`` and a new one is made, with every row that can still be read from
+    the old one (its tracks keep their ids, so the history still names them); what is lost is
+    analysed again by the next scan. Raises IndexTooNew for an index of a newer schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(f"{path}: index schema v{version} is newer than this moodshuffle (v{SCHEMA_VERSION})")
-    for v in range(version, SCHEMA_VERSION):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[v](db)
-            db.execute(f"PRAGMA user_version={v + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+    try:
+        return _open(path, check=True)
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", None) not in _CORRUPT and "malformed" not in str(exc):
             raise
+        return _rebuild(path, str(exc))
+
+
+def _open(path: Path, check: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise IndexTooNew(f"{path}: the index was written by a newer moodshuffle (schema v{version}; this one"
+                              f" reads up to v{SCHEMA_VERSION}): upgrade moodshuffle, or move the file away to"
+                              " start a new index")
+        if check and version and db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("database disk image is malformed (quick_check)")
+        for v in range(version, SCHEMA_VERSION):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                MIGRATIONS[v](db)
+                db.execute(f"PRAGMA user_version={v + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # a full disk may have ended it already: keep the real error
+                    db.execute("ROLLBACK")
+                raise
+    except BaseException:
+        db.close()
+        raise
     return db
+
+
+def _rebuild(path: Path, reason: str) -> sqlite3.Connection:
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        old = Path(str(path) + suffix)
+        if old.exists():
+            os.replace(old, Path(str(aside) + suffix))
+    db = _open(path)
+    saved = {table: _copy_rows(db, aside, table) for table in ("tracks", "plays", "feedback")}
+    log.error("the library index %s was damaged (%s): moved aside as %s; a new index holds the %d tracks, %d plays"
+              " and %d likes that could be read; the next scan analyses the rest", path, reason, aside.name,
+              saved["tracks"], saved["plays"], saved["feedback"])
+    return db
+
+
+def _copy_rows(db: sqlite3.Connection, old: Path, table: str) -> int:
+    """Copy the readable rows of ``table`` from the damaged file ``old`` (same schema only);
+    stops at the first unreadable page."""
+    copied = 0
+    try:
+        src = sqlite3.connect(f"file:{old}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return 0
+    try:
+        if src.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return 0
+        columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        marks = ", ".join("?" * len(columns))
+        for row in src.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid"):
+            try:
+                db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", row)
+                copied += 1
+            except sqlite3.Error:
+                continue
+    except sqlite3.DatabaseError:
+        pass  # the damaged pages: what came before them is kept
+    finally:
+        src.close()
+    return copied
 
 
 _Row = tuple[Any, ...]
@@ -195,9 +265,11 @@ class TrackIndex:
         )
 
     def mark_failed(self, path: str, reason: str) -> None:
-        """Record that ``path`` cannot be played/analysed; it leaves the TrackTable."""
+        """Record that the player cannot play ``path``; it leaves the TrackTable. Its file's
+        identity is forgotten, so the next scan looks at it again (a file moved aside while it
+        played and moved back unchanged is playable again; a broken one fails again)."""
         with self._lock:
-            self._db.execute("UPDATE tracks SET failed = ? WHERE path = ?", (reason, path))
+            self._db.execute("UPDATE tracks SET failed = ?, mtime_ns = -1 WHERE path = ?", (reason, path))
 
     def track_count(self) -> int:
         with self._lock:
