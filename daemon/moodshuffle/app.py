@@ -38,6 +38,8 @@ log = logging.getLogger("moodshuffle")
 #: the daemon must be gone this long after SIGTERM (systemd's TimeoutStopSec is 10 s)
 STOP_BUDGET_S = 4.0
 TICK_S = 1.0
+#: how long the start-up checks may take before the daemon starts without them
+START_CHECKS_S = 10.0
 
 _Stage = Coroutine[object, object, None]
 
@@ -70,7 +72,15 @@ class Daemon:
         # users send SIGHUP expecting a reload; its default action would kill the daemon
         loop.add_signal_handler(signal.SIGHUP, self._hangup)
         # before the camera stage opens the device; the broker is asked in the background
-        local = await asyncio.to_thread(run_checks, self.cfg, ("camera", "library"))
+        try:
+            # a daemon thread with a deadline: a library on a hung mount must not hold up the start
+            # (nor SIGTERM); the library stage then finds the folder unavailable by itself
+            local = await asyncio.wait_for(in_daemon_thread(run_checks, self.cfg, ("camera", "library")),
+                                           START_CHECKS_S)
+        except TimeoutError:
+            log.warning("the start-up checks of the camera and the library did not answer within %.0f s"
+                        " (a hung network mount?): starting without them", START_CHECKS_S)
+            local = [CheckResult("library", False, "not answering (a hung mount?)")]
         await self.library.open()
         recorder = await self._open_history()
         player = None

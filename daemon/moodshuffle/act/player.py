@@ -268,12 +268,43 @@ class VlcPlayer(CoreListener):
             log.exception("player report failed")
 
 
+#: a file that does not answer this fast (a hung network mount) is not played now
+FILE_CHECK_S = 5.0
+
+
+def _file_problem(path: str) -> str | None:
+    """Why ``path`` cannot be read now, or None; never blocks the player for more than
+    FILE_CHECK_S (the stat runs in a thread of its own, left behind on a hung mount)."""
+    result: list[str | None] = []
+
+    def check() -> None:
+        try:
+            result.append(None if Path(path).is_file() else "file not found")
+        except OSError as exc:  # EIO, ENOTCONN, ESTALE: a NAS gone, a FUSE mount aborted
+            result.append(f"the file cannot be read ({exc.strerror or exc}: its storage failed?)")
+
+    worker = threading.Thread(target=check, name="player-stat", daemon=True)
+    worker.start()
+    worker.join(FILE_CHECK_S)
+    if not result:
+        return f"its folder does not answer within {FILE_CHECK_S:.0f} s (a hung mount?)"
+    return result[0]
+
+
 def _unplayable(media: vlc.Media, path: str) -> str | None:
-    """Why libVLC cannot play ``media`` (no file, no audio stream), or None. libVLC happily
-    "plays" a corrupt file as silence, so the file is probed before it starts."""
-    if not Path(path).is_file():
-        return "file not found"
-    media.parse()  # synchronous probe of the container: a few milliseconds
+    """Why libVLC cannot play ``media`` (no file, an unreadable or hung file, no audio stream),
+    or None. libVLC happily "plays" a corrupt file as silence, so the file is probed before it
+    starts; the probe has a deadline, like the file check."""
+    problem = _file_problem(path)
+    if problem is not None:
+        return problem
+    media.parse_with_options(vlc.MediaParseFlag.local, int(FILE_CHECK_S * 1000))
+    deadline = time.monotonic() + FILE_CHECK_S + 1.0
+    while media.get_parsed_status().value == 0 and time.monotonic() < deadline:  # 0: not parsed yet
+        time.sleep(0.002)
+    status = media.get_parsed_status().value
+    if status in (0, vlc.MediaParsedStatus.timeout.value):
+        return "libVLC could not read it in time (a hung mount?)"
     tracks = media.tracks_get() or []
     if not any(t.type == vlc.TrackType.audio for t in tracks):
         return "no audio stream that libVLC can decode (corrupt or unsupported file)"
