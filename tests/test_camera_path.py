@@ -15,24 +15,16 @@ import pytest
 from moodshuffle.config import CameraConfig, ModelsConfig
 from moodshuffle.domain.emotions import INDEX
 from moodshuffle.domain.observations import FaceObservation, NobodySeen
-from moodshuffle.perceive.faces import FaceAnalyzer, FaceDetector
+from moodshuffle.perceive.faces import FaceDetector
 from moodshuffle.sense.sampler import FaceSampler
 
-
-@pytest.fixture(scope="module")
-def faces_dir(shared_data) -> Path:
-    return shared_data / "faces"
+pytestmark = pytest.mark.real
 
 
 @pytest.fixture(scope="module")
 def labels(faces_dir):
     with open(faces_dir / "labels.csv", newline="") as f:
         return list(csv.DictReader(f))
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer(CameraConfig(), ModelsConfig())
 
 
 def test_one_face_is_found_in_every_labelled_photo(faces_dir, labels, analyzer):

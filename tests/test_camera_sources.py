@@ -25,6 +25,8 @@ from moodshuffle.sense.camera import (
 )
 from moodshuffle.sense.sampler import FaceSampler
 
+pytestmark = pytest.mark.real
+
 
 @pytest.fixture(scope="module")
 def video(shared_data) -> Path:

@@ -3,14 +3,12 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from moodshuffle.config import Config, ConfigError, load_config, parse_config
-
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
 
 
 def _flatten(obj, prefix=""):
@@ -87,6 +85,7 @@ def test_broken_yaml_and_non_mapping_are_reported(tmp_path):
         load_config(bad)
 
 
+@pytest.mark.real
 def test_cli_exits_non_zero_naming_each_bad_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("mqtt:\n  port: 0\nmood:\n  policy: party\n")
@@ -111,6 +110,7 @@ def test_every_float_setting_refuses_nan_and_infinity_naming_the_key(text):
         assert err.value.problems[0].endswith(f"got {float(text.replace('.', ''))!r}")
 
 
+@pytest.mark.real
 def test_a_config_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path):
     latin1 = tmp_path / "config.yaml"
     latin1.write_bytes("device_id: wohnzimmer\nmqtt:\n  username: jürgen\n".encode("latin-1"))

@@ -12,7 +12,6 @@ from moodshuffle.config import Config, MoodConfig, PlayerConfig
 from moodshuffle.core import (
     Controller,
     CoreListener,
-    Event,
     FeedbackGiven,
     MoodChanged,
     MoodSource,
@@ -40,34 +39,8 @@ from moodshuffle.domain.history import EARLY_SKIP_S, FeedbackKind, FeedbackRecor
 from moodshuffle.domain.observations import FaceObservation, VoiceObservation
 from moodshuffle.domain.policy import Policy
 from moodshuffle.report.live import LiveView
-from tests._tables import random_table, table_from_4q_labels
-
-
-class Recorder(CoreListener):
-    """Every event, through the same ``deliver`` the controller uses."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def of(self, kind: type) -> list:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-def _record(method_name: str):
-    def method(self, event):
-        self.events.append(event)
-    method.__name__ = method_name
-    return method
-
-
-for _name in [n for n in vars(CoreListener) if not n.startswith("_")]:
-    setattr(Recorder, _name, _record(_name))
-
-
-@pytest.fixture(scope="module")
-def table(shared_data):
-    return table_from_4q_labels(shared_data)
-
+from tests._tables import random_table
+from tests.recorder import Recorder
 
 CONTEXT = MoodContext("sad", -0.6, -0.3, "match")
 

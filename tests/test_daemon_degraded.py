@@ -9,14 +9,17 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 from tests.broker import Broker, free_port
-from tests.test_e2e import BASE, Watcher
+from tests.daemon import BASE, Watcher
+
+pytestmark = pytest.mark.real
 
 
-def test_missing_camera_and_late_broker_degrade_but_never_crash(scanned_4q, tmp_path):
-    music, index = scanned_4q
+def test_missing_camera_and_late_broker_degrade_but_never_crash(scanned_library, tmp_path):
+    music, index = scanned_library
     port = free_port()
     config = {
         "device_id": "e2e",

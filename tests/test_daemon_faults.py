@@ -19,10 +19,12 @@ import yaml
 
 from moodshuffle.app import STOP_BUDGET_S
 from moodshuffle.library.index import connect
+from tests import REPO
 from tests.broker import Broker, free_port
-from tests.test_e2e import Watcher
+from tests.daemon import Watcher
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real
+
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus"]
 #: interpreter start-up is not part of the budget, but its teardown after the loop ends is
 EXIT_SLACK_S = 1.5

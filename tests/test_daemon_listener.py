@@ -5,22 +5,22 @@ and Home Assistant gets buttons, a select, event entities and a next-track senso
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from moodshuffle.domain.history import FeedbackKind, PlayOutcome
 from moodshuffle.library.history import ListeningHistory
-from moodshuffle.library.index import connect
 from tests.broker import Broker, free_port
-from tests.test_e2e import BASE, Watcher
+from tests.daemon import BASE, Watcher
+
+pytestmark = pytest.mark.real
 
 
 def _config(tmp_path: Path, music: Path, index: Path, port: int) -> Path:
@@ -38,22 +38,8 @@ def _config(tmp_path: Path, music: Path, index: Path, port: int) -> Path:
     return path
 
 
-def _own_index(scanned: Path, tmp_path: Path) -> Path:
-    """A copy of the session's scanned index with no listening history (daemons of other tests
-    wrote theirs into it); this test's daemon writes its own."""
-    index = tmp_path / "index.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{scanned}{suffix}").exists():
-            shutil.copy(f"{scanned}{suffix}", f"{index}{suffix}")
-    with contextlib.closing(connect(index)) as db:
-        db.execute("DELETE FROM plays")
-        db.execute("DELETE FROM feedback")
-    return index
-
-
-def _prepared(music: Path, scanned: Path, tmp_path: Path) -> tuple[Path, Broker, Path, Path, Watcher]:
-    """This test's own index, a broker, the daemon's config and log, and a watcher on the broker."""
-    index = _own_index(scanned, tmp_path)
+def _prepared(music: Path, index: Path, tmp_path: Path) -> tuple[Path, Broker, Path, Path, Watcher]:
+    """This test's index, a broker, the daemon's config and log, and a watcher on the broker."""
     broker = Broker(tmp_path, free_port()).start()
     return index, broker, _config(tmp_path, music, index, broker.port), tmp_path / "daemon.log", Watcher(broker.port)
 
@@ -83,9 +69,9 @@ def _name(track: dict) -> tuple[str, str]:
     return track["artist"], track["title"]
 
 
-def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_4q, tmp_path):
-    music, scanned = scanned_4q
-    index, broker, cfg, log, watcher = _prepared(music, scanned, tmp_path)
+def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_library, tmp_path):
+    music, index = scanned_library
+    index, broker, cfg, log, watcher = _prepared(music, index, tmp_path)
     proc = _start(cfg, log)
     try:
         watcher.find(lambda m: m[1] == f"{BASE}/event" and json.loads(m[2])["type"] == "track_started", 30)
@@ -135,9 +121,9 @@ def test_restart_after_kill_keeps_the_no_repeat_window_and_the_feedback(scanned_
         print(log.read_text()[-4000:])
 
 
-def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_4q, tmp_path):
-    music, scanned = scanned_4q
-    index, broker, cfg, log, watcher = _prepared(music, scanned, tmp_path)
+def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_library, tmp_path):
+    music, index = scanned_library
+    index, broker, cfg, log, watcher = _prepared(music, index, tmp_path)
     proc = _start(cfg, log)
     try:
         discovery = {}

@@ -12,12 +12,7 @@ from moodshuffle.domain.emotions import INDEX, QUADRANTS, EmotionPoint
 from moodshuffle.domain.observations import FaceObservation
 from moodshuffle.domain.policy import Policy
 from moodshuffle.estimate.mood import MoodEstimator
-from tests._tables import random_table, table_from_4q_labels
-
-
-@pytest.fixture(scope="module")
-def table(shared_data):
-    return table_from_4q_labels(shared_data)
+from tests._tables import random_table
 
 
 def quadrant_of(table, row: int) -> str:
@@ -146,6 +141,7 @@ def test_small_library_that_played_through_still_yields_a_queue():
     assert 1 <= len(queue) <= 4 and all(u.track_id != 1 for u in queue)
 
 
+@pytest.mark.real
 def test_on_the_scanned_index_match_follows_and_uplift_climbs(scanned_4q):
     """The same script on the real index: emotions from the music model, not from labels."""
     from moodshuffle.library.index import TrackIndex

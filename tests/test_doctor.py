@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from moodshuffle.config import parse_config
 from moodshuffle.doctor import _check_broker, _check_models
+from tests import REPO
 from tests.broker import Broker, free_port, make_tls
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def password_broker(tmp_path):
-    folder = tmp_path / "pw"
-    folder.mkdir()
-    broker = Broker(folder, free_port(), username="speaker", password="s3cret").start()
-    yield broker
-    broker.stop()
+pytestmark = pytest.mark.real
 
 
 @pytest.fixture
@@ -35,16 +26,16 @@ def _mqtt(broker: Broker, **mqtt: object):
     return parse_config({"device_id": "doctor-test", "mqtt": {"host": "127.0.0.1", "port": broker.port, **mqtt}})
 
 
-def test_a_wrong_password_fails_and_the_right_one_from_a_file_logs_in(password_broker, tmp_path, monkeypatch):
+def test_a_wrong_password_fails_and_the_right_one_from_a_file_logs_in(broker, tmp_path, monkeypatch):
     monkeypatch.delenv("MOODSHUFFLE_MQTT_PASSWORD", raising=False)
-    ok, message = _check_broker(_mqtt(password_broker, username="speaker", password="wrong"))
+    ok, message = _check_broker(_mqtt(broker, username="speaker", password="wrong"))
     assert not ok and "refused the login" in message and "Not authorized" in message, message
-    ok, message = _check_broker(_mqtt(password_broker))
+    ok, message = _check_broker(_mqtt(broker))
     assert not ok and "refused the login" in message, message
     secret = tmp_path / "secret"
     secret.write_text("s3cret\n")
-    ok, message = _check_broker(_mqtt(password_broker, username="speaker", password_file=str(secret)))
-    assert ok and message == f"logged in to 127.0.0.1:{password_broker.port} as speaker", message
+    ok, message = _check_broker(_mqtt(broker, username="speaker", password_file=str(secret)))
+    assert ok and message == f"logged in to 127.0.0.1:{broker.port} as speaker", message
 
 
 def test_a_tls_only_listener_fails_without_tls_and_logs_in_with_its_ca(tls_broker):

@@ -13,59 +13,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
-import paho.mqtt.client as mqtt
+import pytest
 import yaml
 
 from tests.broker import Broker, free_port
-from tests.conftest import SCANNED_PER_QUADRANT
+from tests.daemon import BASE, SCANNED_PER_QUADRANT, Watcher
 
-BASE = "moodshuffle/e2e"
-
-
-class Watcher:
-    """Collects every message under the daemon's topics and discovery."""
-
-    def __init__(self, port: int, base: str = BASE) -> None:
-        self.base = base
-        self.messages: list[tuple[float, str, bytes]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *a: c.subscribe([(f"{base}/#", 1), ("homeassistant/#", 1)])
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def _on_message(self, client, userdata, msg) -> None:
-        with self.lock:
-            self.messages.append((time.monotonic(), msg.topic, msg.payload))
-
-    def find(self, pred, timeout: float) -> tuple[float, str, bytes]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for m in self.messages:
-                    if pred(m):
-                        return m
-            time.sleep(0.1)
-        with self.lock:
-            seen = [(t, p[:120]) for _, t, p in self.messages[-15:]]
-        raise AssertionError(f"not seen within {timeout} s; last messages: {seen}")
-
-    def events(self, kind: str) -> list[dict]:
-        with self.lock:
-            out = [json.loads(p) for _, t, p in self.messages if t == f"{self.base}/event"]
-        return [e for e in out if e["type"] == kind]
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
+pytestmark = pytest.mark.real
 
 
-def test_daemon_follows_the_room_end_to_end(shared_data, scanned_4q, tmp_path):
-    music, index = scanned_4q
+def test_daemon_follows_the_room_end_to_end(shared_data, scanned_library, tmp_path):
+    music, index = scanned_library
     broker = Broker(tmp_path, free_port()).start()
     config = {
         "device_id": "e2e",

@@ -21,6 +21,8 @@ from moodshuffle.evaluation.mood_score import (
     score_segments,
 )
 
+pytestmark = pytest.mark.real
+
 SEGMENTS = Path(__file__).parent / "data" / "WolfgangLanger_Pexels.segments.csv"
 
 

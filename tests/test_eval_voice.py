@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.real
+
 EMOTIONS = ("angry", "happy", "calm", "sad")
 
 

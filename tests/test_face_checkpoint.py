@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 
 from moodshuffle.paths import MODELS_DIR
 from moodshuffle.runtime import load_interpreter
+
+pytestmark = pytest.mark.real
 
 CHECKPOINT = MODELS_DIR / "checkpoints" / "face_emotion.weights.h5"
 SHIPPED = MODELS_DIR / "face_emotion.tflite"

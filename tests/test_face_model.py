@@ -13,6 +13,8 @@ from moodshuffle.perceive.expression import CONTRACT_KEY, ExpressionModel, prepa
 from moodshuffle.runtime import ModelError, load_interpreter
 from moodshuffle.tflite_metadata import read_metadata
 
+pytestmark = pytest.mark.real
+
 SHIPPED = MODELS_DIR / "face_emotion.tflite"
 
 

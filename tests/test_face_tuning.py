@@ -21,12 +21,9 @@ from moodshuffle.perceive.landmarks import FaceLandmarker, mesh_crop_matrix
 from moodshuffle.perceive.tuning import FaceTuning, fuse
 from moodshuffle.runtime import ModelError
 
+pytestmark = pytest.mark.real
+
 SHIPPED = MODELS_DIR / "face_tuning.json"
-
-
-@pytest.fixture(scope="module")
-def faces_dir(shared_data) -> Path:
-    return shared_data / "faces"
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from moodshuffle.config import parse_config
 from moodshuffle.doctor import CheckResult, run_checks
 from moodshuffle.first_run import split_fix, startup_advice
@@ -33,6 +35,7 @@ def test_with_nothing_configured_one_block_names_music_camera_and_broker_with_th
     assert len(lines) == 8
 
 
+@pytest.mark.real
 def test_all_well_says_nothing(tmp_path, shared_data):
     music = tmp_path / "Music"
     music.mkdir()
@@ -75,6 +78,7 @@ def test_split_fix():
     assert split_fix("check crashed: boom") == ("check crashed: boom", "")
 
 
+@pytest.mark.real
 def test_a_fresh_start_with_nothing_configured_prints_one_block_and_no_probe_noise(tmp_path):
     """The shipped config.yaml as `scripts/run.sh` runs it, on a machine with no music, no camera
     and (here) no sound card: one block of guidance, no JACK or ALSA lines."""
@@ -85,7 +89,7 @@ def test_a_fresh_start_with_nothing_configured_prints_one_block_and_no_probe_noi
     import sys
     import time
 
-    from tests.conftest import REPO
+    from tests import REPO
 
     out = tmp_path / "console.txt"
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}

@@ -118,6 +118,7 @@ def test_an_index_from_before_the_history_gains_it_and_keeps_its_tracks(tmp_path
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+@pytest.mark.real
 def test_kill_9_loses_at_most_the_event_being_written(tmp_path):
     """A writer process reports each event after it returns; after SIGKILL every reported
     event is in the file."""

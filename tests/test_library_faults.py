@@ -21,6 +21,8 @@ from moodshuffle.library.index import TrackIndex
 from moodshuffle.library.scanner import scan_library
 from moodshuffle.logs import printable
 
+pytestmark = pytest.mark.real
+
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus"]
 
 

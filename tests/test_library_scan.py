@@ -20,6 +20,8 @@ from moodshuffle.config import LibraryConfig, ModelsConfig
 from moodshuffle.library.index import SCHEMA_VERSION, TrackIndex, _v1, connect
 from moodshuffle.library.scanner import scan_library
 
+pytestmark = pytest.mark.real
+
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q2/MT0000011357.opus", "audio/Q3/MT0000004637.opus"]
 
 

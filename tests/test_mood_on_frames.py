@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodshuffle.config import CameraConfig, Config, ModelsConfig, MoodConfig
+from moodshuffle.config import Config, MoodConfig
 from moodshuffle.domain.emotions import CLASS_VA, INDEX
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.estimate.mood import MoodEstimator
@@ -20,13 +20,10 @@ from moodshuffle.evaluation.mood import replay
 from moodshuffle.evaluation.mood_score import VALENCE_SHOWN
 from moodshuffle.perceive.faces import FaceAnalyzer
 
+pytestmark = pytest.mark.real
+
 INTERVAL = Config().camera.interval_s
 NEGATIVE = [i for i, (v, _) in enumerate(CLASS_VA) if v < 0]
-
-
-@pytest.fixture(scope="module")
-def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer(CameraConfig(), ModelsConfig())
 
 
 @pytest.fixture(scope="module")

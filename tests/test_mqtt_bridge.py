@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import signal
@@ -10,13 +11,10 @@ import subprocess
 import sys
 import textwrap
 
-import aiomqtt
-import numpy as np
 import pytest
 
-from moodshuffle.config import Config, MqttConfig
+from moodshuffle.config import MqttConfig
 from moodshuffle.core import (
-    Controller,
     FeedbackGiven,
     MoodSource,
     PlayRequested,
@@ -30,71 +28,8 @@ from moodshuffle.domain.history import FeedbackKind
 from moodshuffle.domain.policy import Policy
 from moodshuffle.report.commands import COMMANDS, CommandError, run_command
 from moodshuffle.report.mqtt import MqttBridge, remove_discovery
-from tests._tables import random_table
+from tests.bridge import BASE, Observer, bridged, config, controller, run
 from tests.broker import Broker, free_port, make_tls
-from tests.test_core_controller import Recorder
-
-BASE = "moodshuffle/testbox"
-
-
-def controller() -> tuple[Controller, Recorder]:
-    """A real controller on a small synthetic library, not started yet (nothing will answer its
-    requests to the player)."""
-    core = Controller(Config(), 0.0, np.random.default_rng(0))
-    rec = Recorder()
-    core.add_listener(rec)
-    core.library_loaded(random_table(20))
-    return core, rec
-
-
-def bridged(cfg: MqttConfig, **kw) -> tuple[MqttBridge, Controller, Recorder]:
-    """A bridge listening to a started controller."""
-    core, rec = controller()
-    bridge = MqttBridge(cfg, "testbox", core, **kw)
-    core.add_listener(bridge)
-    core.start()
-    return bridge, core, rec
-
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path, free_port(), "speaker", "s3cret").start()
-    yield b
-    b.stop()
-
-
-def config(b: Broker, **kw) -> MqttConfig:
-    return MqttConfig(host="127.0.0.1", port=b.port, username=b.username, password=b.password, **kw)
-
-
-class Observer:
-    """A second MQTT client that collects messages by topic."""
-
-    def __init__(self, b: Broker, tls: bool = False) -> None:
-        self.b = b
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self.tls = tls
-
-    def client(self) -> aiomqtt.Client:
-        return aiomqtt.Client("127.0.0.1", self.b.port, username=self.b.username, password=self.b.password,
-                              tls_context=self.b.client_tls_context() if self.tls else None)
-
-    async def collect(self, client: aiomqtt.Client) -> None:
-        async for m in client.messages:
-            self.messages.append((str(m.topic), bytes(m.payload), m.retain))
-
-    async def wait_for(self, pred, timeout: float = 10.0):
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for m in self.messages:
-                if pred(m):
-                    return m
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching message; got {[(t, p[:60]) for t, p, _ in self.messages]}")
-
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 60))
 
 
 def test_commands_are_parsed_by_one_table_and_invalid_ones_change_nothing():
@@ -145,6 +80,7 @@ def test_feedback_and_mood_commands_parse_strictly_and_act_on_the_controller():
     assert core.state.mood_source == MoodSource.SENSED
 
 
+@pytest.mark.real
 def test_online_discovery_state_commands_and_errors(broker):
     async def scenario():
         bridge, core, rec = bridged(config(broker))
@@ -212,6 +148,43 @@ def test_online_discovery_state_commands_and_errors(broker):
     run(scenario())
 
 
+@pytest.mark.real
+def test_a_cancel_swallowed_while_discovery_is_republished_does_not_hold_up_offline(broker, monkeypatch):
+    """Python 3.11's ``asyncio.wait_for`` (inside aiomqtt's publish) returns normally when the
+    cancel meets the PUBACK it waits for: the listener, republishing discovery, carried on and the
+    stop hung before ``offline`` (the flaky end of the test above, about once under load)."""
+    republishing = asyncio.Event()
+    calls = []
+
+    async def discovery_that_swallows_a_cancel(self, client):
+        calls.append(client)
+        if len(calls) == 1:
+            return  # the first publication, at connect
+        republishing.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+
+    monkeypatch.setattr(MqttBridge, "_publish_discovery", discovery_that_swallows_a_cancel)
+
+    async def scenario():
+        bridge, _, _ = bridged(config(broker))
+        task = asyncio.create_task(bridge.run())
+        obs = Observer(broker)
+        async with obs.client() as client:
+            await client.subscribe(f"{BASE}/availability")
+            collector = asyncio.create_task(obs.collect(client))
+            await obs.wait_for(lambda m: m[1] == b"online")
+            await client.publish("homeassistant/status", "online")
+            await asyncio.wait_for(republishing.wait(), 10)
+            task.cancel()
+            await obs.wait_for(lambda m: m[1] == b"offline", timeout=5)
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 5)
+            collector.cancel()
+
+    run(scenario())
+
+
+@pytest.mark.real
 def test_a_burst_of_bad_commands_names_every_topic_with_its_count(broker):
     """185 malformed commands on five topics within a second once produced error events naming
     two of the five (issue 29): each topic's rejections are one event with a count."""
@@ -251,6 +224,7 @@ def test_a_burst_of_bad_commands_names_every_topic_with_its_count(broker):
     run(scenario())
 
 
+@pytest.mark.real
 def test_last_will_publishes_offline_when_the_daemon_dies(broker):
     script = textwrap.dedent(f"""
         import asyncio
@@ -278,6 +252,7 @@ def test_last_will_publishes_offline_when_the_daemon_dies(broker):
     run(scenario())
 
 
+@pytest.mark.real
 def test_broker_restart_is_followed_by_republication(tmp_path):
     port = free_port()
     (tmp_path / "a").mkdir()
@@ -325,6 +300,7 @@ def test_broker_restart_is_followed_by_republication(tmp_path):
     run(scenario())
 
 
+@pytest.mark.real
 def test_tls_with_password_and_remove_discovery(tmp_path):
     tls = make_tls(tmp_path / "tls")
     b = Broker(tmp_path, free_port(), "speaker", "s3cret", tls=tls).start()
@@ -352,6 +328,7 @@ def test_tls_with_password_and_remove_discovery(tmp_path):
         b.stop()
 
 
+@pytest.mark.real
 def test_wrong_password_is_retried_not_fatal(broker):
     async def scenario():
         cfg = MqttConfig(host="127.0.0.1", port=broker.port, username="speaker", password="wrong")

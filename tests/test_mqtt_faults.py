@@ -13,15 +13,10 @@ import pytest
 from moodshuffle.config import MqttConfig
 from moodshuffle.core import Sensor, SensorSwitched, VolumeChanged
 from moodshuffle.report.mqtt import MqttBridge
-from tests.broker import Broker, free_port
-from tests.test_mqtt_bridge import BASE, Observer, bridged, controller, run
+from tests.bridge import BASE, Observer, bridged, controller, run
+from tests.broker import Broker
 
-
-@pytest.fixture
-def broker(tmp_path):
-    b = Broker(tmp_path, free_port()).start()
-    yield b
-    b.stop()
+pytestmark = pytest.mark.real
 
 
 def cfg(b: Broker) -> MqttConfig:
@@ -43,15 +38,15 @@ async def announced(obs: Observer, bridge: MqttBridge, times: int = 1) -> None:
     await until(lambda: count() >= times)
 
 
-def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(broker, caplog):
+def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(anonymous_broker, caplog):
     caplog.set_level(logging.WARNING, logger="moodshuffle.mqtt")
 
     async def scenario():
-        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+        async with aiomqtt.Client("127.0.0.1", anonymous_broker.port) as client:
             await client.publish(f"{BASE}/camera/set", "ON", qos=1, retain=True)
-        bridge, core, rec = bridged(cfg(broker), backoff_first_s=0.1, backoff_max_s=0.5)
+        bridge, core, rec = bridged(cfg(anonymous_broker), backoff_first_s=0.1, backoff_max_s=0.5)
         task = asyncio.create_task(bridge.run())
-        obs = Observer(broker)
+        obs = Observer(anonymous_broker)
         async with obs.client() as client:
             await client.subscribe(f"{BASE}/instance")
             collector = asyncio.create_task(obs.collect(client))
@@ -59,7 +54,8 @@ def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(broker, caplog
             await client.publish(f"{BASE}/camera/set", "OFF", qos=1)
             await until(lambda: rec.of(SensorSwitched))
             # a reconnect: another client takes the bridge's client id, the bridge comes back
-            async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"moodshuffle-testbox-{bridge.instance}"):
+            async with aiomqtt.Client("127.0.0.1", anonymous_broker.port,
+                                      identifier=f"moodshuffle-testbox-{bridge.instance}"):
                 await until(lambda: not bridge.connected)
             await announced(obs, bridge, times=2)
             # a live command after the reconnect: the retained ON (subscribed earlier) came before it
@@ -76,11 +72,11 @@ def test_a_retained_command_is_never_obeyed_at_start_or_reconnect(broker, caplog
     assert len(warnings) == 1 and f"{BASE}/camera/set" in warnings[0], warnings
 
 
-def test_a_20_mb_command_is_dropped_before_it_reaches_the_daemon(broker):
+def test_a_20_mb_command_is_dropped_before_it_reaches_the_daemon(anonymous_broker):
     async def scenario():
-        bridge, core, rec = bridged(cfg(broker))
+        bridge, core, rec = bridged(cfg(anonymous_broker))
         task = asyncio.create_task(bridge.run())
-        obs = Observer(broker)
+        obs = Observer(anonymous_broker)
         async with obs.client() as client:
             await client.subscribe(f"{BASE}/#")
             collector = asyncio.create_task(obs.collect(client))
@@ -101,16 +97,16 @@ def test_a_20_mb_command_is_dropped_before_it_reaches_the_daemon(broker):
     run(scenario())
 
 
-def test_two_speakers_with_one_device_id_warn_once_and_never_knock_each_other_off(broker, caplog):
+def test_two_speakers_with_one_device_id_warn_once_and_never_knock_each_other_off(anonymous_broker, caplog):
     caplog.set_level(logging.WARNING, logger="moodshuffle.mqtt")
 
     async def scenario():
-        first, _, _ = bridged(cfg(broker))
+        first, _, _ = bridged(cfg(anonymous_broker))
         core2, _ = controller()
-        second = MqttBridge(cfg(broker), "testbox", core2)
+        second = MqttBridge(cfg(anonymous_broker), "testbox", core2)
         core2.add_listener(second)
         core2.start()
-        obs = Observer(broker)
+        obs = Observer(anonymous_broker)
         async with obs.client() as client:
             await client.subscribe(f"{BASE}/availability")
             collector = asyncio.create_task(obs.collect(client))

@@ -19,6 +19,8 @@ from moodshuffle.library.music_model import MusicEmotionModel
 from moodshuffle.runtime import ModelError
 from moodshuffle.tflite_metadata import CONTRACT_KEY, read_metadata
 
+pytestmark = pytest.mark.real
+
 SHIPPED = Path(ModelsConfig().music)
 
 

@@ -18,7 +18,9 @@ from moodshuffle.config import Config, MoodConfig, PlayerConfig
 from moodshuffle.core import Controller, PauseRequested, PlaybackState, PlayerAction, TrackStarted
 from moodshuffle.domain.tracks import Track
 from tests._tables import random_table
-from tests.test_core_controller import Recorder
+from tests.recorder import Recorder
+
+pytestmark = pytest.mark.real
 
 CLIPS = ["audio/Q1/MT0000040632.opus", "audio/Q1/MT0000082187.opus", "audio/Q1/MT0000414517.opus"]
 

@@ -6,7 +6,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from moodshuffle.sense.probe_noise import is_probe_noise
+
+pytestmark = pytest.mark.real
 
 
 def run(script: str) -> subprocess.CompletedProcess[str]:

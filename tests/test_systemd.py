@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from moodshuffle.notify import SystemdNotifier
-
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+@pytest.mark.real
 def test_unit_file_verifies_clean(tmp_path):
     # The unit names the installed path (/opt/moodshuffle); verify it against this checkout's venv.
     unit = (REPO / "systemd" / "moodshuffle.service").read_text()

@@ -23,7 +23,7 @@ from moodshuffle.decide.taste import (
 from moodshuffle.domain.history import FeedbackKind, MoodContext, PlayOutcome, is_early_skip
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.library.history import ListeningHistory
-from tests._tables import random_table, table_from_4q_labels
+from tests._tables import random_table
 
 
 def mood(label: str, valence: float, arousal: float) -> MoodState:
@@ -36,11 +36,6 @@ def mood(label: str, valence: float, arousal: float) -> MoodState:
 
 SAD = mood("sad", -0.63, -0.27)
 HAPPY = mood("happy", 0.81, 0.51)
-
-
-@pytest.fixture(scope="module")
-def table(shared_data):
-    return table_from_4q_labels(shared_data)
 
 
 def test_regions_pool_moods_of_the_same_quadrant():

@@ -15,8 +15,9 @@ from moodshuffle.domain.observations import VoiceObservation
 from moodshuffle.library.decode import decode_windows
 from moodshuffle.perceive.voice import VoiceAnalyzer
 from moodshuffle.sense.microphone import VoiceListener
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real
 
 
 def load(path: Path) -> np.ndarray:

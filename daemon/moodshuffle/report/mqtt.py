@@ -203,7 +203,13 @@ class MqttBridge(CoreListener):
         try:
             await self._publish_loop(client, listener)
         finally:
-            listener.cancel()
+            # cancelled until it ends: a cancel that meets a PUBACK (the listener republishing
+            # discovery) is swallowed by Python 3.11's asyncio.wait_for inside aiomqtt's publish,
+            # and the listener went back to waiting for messages; awaited once, it hung the stop
+            # before `offline` was published
+            while not listener.done():
+                listener.cancel()
+                await asyncio.wait({listener}, timeout=0.5)
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await listener
 
