@@ -197,10 +197,11 @@ def test_a_burst_of_bad_commands_names_every_topic_with_its_count(broker):
         obs = Observer(broker)
         async with obs.client() as client:
             await client.subscribe(f"{BASE}/event")
+            await client.subscribe(f"{BASE}/instance")
             collector = asyncio.create_task(obs.collect(client))
+            # announced after the command topics are subscribed: from then on nothing is missed
+            await obs.wait_for(lambda m: m[0] == f"{BASE}/instance")
             deadline = asyncio.get_running_loop().time() + 10
-            while not bridge.connected and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
             for _ in range(37):
                 for suffix, value in bad.items():
                     await client.publish(f"{BASE}/{suffix}", value, qos=0)
@@ -208,16 +209,46 @@ def test_a_burst_of_bad_commands_names_every_topic_with_its_count(broker):
             def counts() -> dict[str, int]:
                 out: dict[str, int] = {}
                 for t, p, _ in obs.messages:
-                    e = json.loads(p)
-                    if t == f"{BASE}/event" and e["type"] == "error" and "topic" in e:
+                    e = json.loads(p) if t == f"{BASE}/event" else {}
+                    if e.get("type") == "error" and "topic" in e:
                         out[e["topic"]] = out.get(e["topic"], 0) + e["count"]
                 return out
 
             while asyncio.get_running_loop().time() < deadline and sum(counts().values()) < 185:
                 await asyncio.sleep(0.05)
             assert counts() == {f"{BASE}/{s}": 37 for s in bad}
-            events = [t for t, p, _ in obs.messages if json.loads(p)["type"] == "error"]
+            events = [t for t, p, _ in obs.messages if t == f"{BASE}/event" and json.loads(p)["type"] == "error"]
             assert len(events) < 185  # coalesced, not one event each
+            task.cancel()
+            collector.cancel()
+
+    run(scenario())
+
+
+@pytest.mark.real
+def test_the_first_event_after_discovery_waits_until_home_assistant_can_have_subscribed(broker):
+    """The first track_started after a fresh discovery never reached Home Assistant: it was
+    published 50 ms after the configs, before HA had subscribed to the new entity (issue 29)."""
+    from moodshuffle.report.mqtt import DISCOVERY_SETTLE_S
+
+    async def scenario():
+        bridge, core, _ = bridged(config(broker))
+        obs = Observer(broker)
+        async with obs.client() as client:
+            await client.subscribe("#")
+            arrived: dict[str, float] = {}
+
+            async def stamp() -> None:
+                async for m in client.messages:
+                    arrived.setdefault(str(m.topic), asyncio.get_running_loop().time())
+                    obs.messages.append((str(m.topic), bytes(m.payload), m.retain))
+
+            collector = asyncio.create_task(stamp())
+            core.set_mood("happy")  # an event waiting in the buffer when the bridge connects
+            task = asyncio.create_task(bridge.run())
+            await obs.wait_for(lambda m: m[0] == f"{BASE}/event/mood")
+            configs = [at for topic, at in arrived.items() if topic.startswith("homeassistant/")]
+            assert configs and arrived[f"{BASE}/event/mood"] - max(configs) >= DISCOVERY_SETTLE_S - 0.1
             task.cancel()
             collector.cancel()
 

@@ -54,6 +54,8 @@ log = logging.getLogger("moodshuffle.mqtt")
 
 STATE_MIN_INTERVAL_S = 1.0
 EVENT_BUFFER = 50
+#: after discovery, events wait this long: Home Assistant has subscribed to the new entities by then
+DISCOVERY_SETTLE_S = 1.0
 #: the largest MQTT packet the broker may send us; commands are at most a few hundred bytes
 #: (``commands.MAX_PAYLOAD``) and Home Assistant's status a word, so 64 KiB leaves room
 MAX_PACKET_BYTES = 64 * 1024
@@ -109,6 +111,8 @@ class MqttBridge(CoreListener):
         #: command topic -> (latest reason, rejected since the last error event): a burst of bad
         #: commands becomes one error event per topic, so none is crowded out of the buffer
         self._rejected: dict[str, tuple[str, int]] = {}
+        #: when discovery was last published (the event loop's clock): events wait DISCOVERY_SETTLE_S
+        self._discovered_at = -DISCOVERY_SETTLE_S
         self._wake: asyncio.Event | None = None
         self.instance = instance_id()
         self.other_instance: str | None = None
@@ -228,6 +232,11 @@ class MqttBridge(CoreListener):
                 listener.result()  # re-raise the listener's MqttError: reconnect
                 raise aiomqtt.MqttError("message stream ended")
             self._flush_rejected()
+            settle = self._discovered_at + DISCOVERY_SETTLE_S - loop.time()
+            if self._events and settle > 0:
+                # Home Assistant subscribes to an entity's topic when its discovery arrives: an event
+                # sent in the same instant (the first track_started) would reach nobody
+                await asyncio.sleep(settle)
             while self._events:
                 topic, event = self._events[0]
                 await client.publish(f"{self.base}/{topic}", event, qos=0)
@@ -249,6 +258,7 @@ class MqttBridge(CoreListener):
             return
         for topic, payload in discovery_messages(self.cfg, self.device_id):
             await client.publish(topic, payload, qos=1, retain=True)
+        self._discovered_at = asyncio.get_running_loop().time()
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         status_topic = f"{self.cfg.discovery_prefix}/status"
