@@ -140,3 +140,19 @@ def test_nobody_seen_decays_gently_toward_neutral(analyzer, posed, shared_data):
     assert all(b <= a + 1e-6 for a, b in zip(confidence, confidence[1:], strict=False))
     assert next(s.valence for t, s in timeline if t >= 40) >= 0.8 * before.valence
     assert after[-1].label == "neutral" and abs(after[-1].valence) < 0.5 * before.valence
+
+
+@pytest.mark.parametrize("performer", ["05", "07", "10"])
+def test_a_sad_stretch_is_named_sad_and_sits_in_the_sad_quadrant(analyzer, posed, performer):
+    """Issue 27: a sad face the model splits across sad, disgust, fear and angry is named sad
+    (rest or departed, then the quadrant, then the class), and its mood point sits in the
+    low-arousal negative quadrant (arousal by quadrant centres), so the music is sad or calm,
+    not tense. The three performers whose sad photos the mood scenes name sad."""
+    ph = posed[performer]
+    timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph["sad"], 30, "sad")])
+    assert all(s.label == "neutral" for t, s in timeline if t < 20)
+    named = next(t for t, s in timeline if s.label == "sad") - 20
+    assert INTERVAL <= named <= 15, named
+    late = [s for t, s in timeline if t >= 35]
+    assert sum(s.valence < 0 and s.arousal < 0 for s in late) >= 0.8 * len(late)
+    assert all(s.label == "sad" for s in late)

@@ -39,13 +39,31 @@ Voice: its class probabilities (when the voice model gives them) are a second ch
 own rest, at ``VOICE_CLASS_WEIGHT`` of a face; its arousal is smoothed separately and blended
 into the state's arousal by the two evidence weights.
 
-The label changes only with hysteresis: other classes must lead the current one by
-``hysteresis_margin`` for ``hysteresis_hold_s`` seconds; the label then becomes the leader.
+The label is decided in the structure a departure shows robustly, then refined (issue 27;
+measured by bench/sweep_label.py on the posed mood scenes). The model splits one expression
+across the classes it confuses (a sad face across sad, disgust, fear and angry), so no single
+class may lead neutral for long although the face has plainly left its rest. So, with
+hysteresis at each step (a leader must lead by ``hysteresis_margin`` for ``hysteresis_hold_s``):
+
+1. rest or departed: the label leaves neutral when the whole non-neutral mass leads neutral,
+   and returns to neutral when neutral leads it;
+2. the quadrant: the non-neutral classes grouped by the quadrant of their CLASS_VA
+   (``QUADRANT_GROUPS``: happy+surprise, angry+disgust+fear, sad); a departed label moves to
+   another group when that group's mass leads its own;
+3. the class: the label is the leading class within its group (the group was decided with
+   hysteresis; inside it the label follows the leader).
+
 While the mood's valence has decisively the opposite sign of the current label's (by
 ``FLIP_VALENCE``: a "sad" label while the room laughs), the hold is ``FLIP_HOLD_SHARE`` of that:
 the fast expression mean has already had to cross from one side of rest to the other, which a
 brief smile or one odd frame does not do, and a label of the wrong sign is the worst thing the
 mood can show.
+
+The mood point the music follows: valence from CLASS_VA (``probs @ CLASS_VA``), arousal from
+the group masses at their quadrant centres (``GROUP_AROUSAL``, +-0.5): CLASS_VA puts sad at
+arousal -0.27 and its confusable classes at +0.35..+0.60, so a sad face read partly as fear or
+angry sat in the tense quadrant; by quadrant centres the sad quadrant weighs as much as the
+tense one.
 """
 
 from __future__ import annotations
@@ -83,6 +101,15 @@ VOICE_CLASS_WEIGHT = 0.5
 FLIP_VALENCE = 0.2
 #: share of ``hysteresis_hold_s`` a leader needs while the valence contradicts the label
 FLIP_HOLD_SHARE = 0.5
+#: the non-neutral classes grouped by the quadrant of their CLASS_VA (Q1, Q2, Q3), and neutral
+QUADRANT_GROUPS: dict[str, tuple[int, ...]] = {
+    "Q1": (INDEX["happy"], INDEX["surprise"]),
+    "Q2": (INDEX["angry"], INDEX["disgust"], INDEX["fear"]),
+    "Q3": (INDEX["sad"],),
+}
+GROUP_OF: dict[str, str] = {EMOTIONS[i]: g for g, idx in QUADRANT_GROUPS.items() for i in idx}
+#: arousal of each group's quadrant centre (QUADRANT_VA of Q1, Q2, Q3)
+GROUP_AROUSAL: dict[str, float] = {"Q1": 0.5, "Q2": 0.5, "Q3": -0.5}
 #: speech heard within this many seconds counts as recent
 SPEECH_RECENT_S = 30.0
 
@@ -277,7 +304,8 @@ class MoodEstimator:
         weight = self._face.expr_weight + self._voice_classes.expr_weight
         departure = (self._face.departure_sum() + self._voice_classes.departure_sum()) / (weight + PRIOR_WEIGHT)
         probs = mood_probs(departure, self.cfg.sensitivity).astype(np.float32)
-        valence, face_arousal = (float(x) for x in va_from_probs(probs))
+        valence = float(va_from_probs(probs)[0])
+        face_arousal = sum(GROUP_AROUSAL[g] * float(probs[list(idx)].sum()) for g, idx in QUADRANT_GROUPS.items())
         voice_arousal = None
         arousal = face_arousal
         if self._arousal_weight > 1e-3:
@@ -302,11 +330,26 @@ class MoodEstimator:
         )
 
     def _update_label(self, probs: np.ndarray, valence: float, now: float) -> None:
-        # the hold counts while the current label is beaten, by whichever class: a sad face
-        # the model reads as sad, then fear, then sad again has still left neutral
-        best = EMOTIONS[int(np.argmax(probs))]
-        lead = float(probs[INDEX[best]] - probs[INDEX[self._label]])
-        if best == self._label or lead < self.cfg.hysteresis_margin:
+        """Rest or departed, then the quadrant group, then the class within it (module
+        docstring). The hold counts while the current label is beaten without a break."""
+        neutral = float(probs[NEUTRAL])
+        departed = 1.0 - neutral
+        masses = {g: float(probs[list(idx)].sum()) for g, idx in QUADRANT_GROUPS.items()}
+        best = max(masses, key=lambda g: masses[g])
+        group = GROUP_OF.get(self._label)
+        target: Emotion | None = None
+        if group is None:
+            if departed - neutral >= self.cfg.hysteresis_margin:
+                target = self._leader_in(best, probs)
+        elif neutral - departed >= self.cfg.hysteresis_margin:
+            target = Emotion.NEUTRAL
+        elif best != group and masses[best] - masses[group] >= self.cfg.hysteresis_margin:
+            target = self._leader_in(best, probs)
+        else:
+            # the group holds: the label follows the leading class within it
+            self._label, self._beaten_since = self._leader_in(group, probs), None
+            return
+        if target is None:
             self._beaten_since = None
             return
         if self._beaten_since is None:
@@ -315,4 +358,10 @@ class MoodEstimator:
         if contradicts(self._label, valence):
             hold *= FLIP_HOLD_SHARE
         if now - self._beaten_since >= hold:
-            self._label, self._beaten_since = best, None
+            # the leader at the moment the hold is met, within the winning group
+            self._label, self._beaten_since = target, None
+
+    @staticmethod
+    def _leader_in(group: str, probs: np.ndarray) -> Emotion:
+        idx = QUADRANT_GROUPS[group]
+        return EMOTIONS[idx[int(np.argmax(probs[list(idx)]))]]
