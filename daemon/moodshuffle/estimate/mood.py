@@ -1,69 +1,21 @@
 """Observations over time -> one smoothed mood state (pure logic, no I/O).
 
-The mood is how far the room departs from how it looks at rest. Expression models read some
-resting faces as rather sad or afraid (in ``faces/posed`` and the Yale photos, 4 of 23
-people's neutral faces read 0.25 or more sad or fear), and a smile that leaves the model's top
-class at neutral is still a smile; so neither the raw probabilities nor their top class can be
-the mood. For each channel of evidence (faces; voice classes) the estimator keeps two
-estimates, both as exponentially decayed sums (``S = S * 2^(-dt/h) + w * p``,
-``W = W * 2^(-dt/h) + w``):
+The mood is how far the room departs from how it looks at rest (a resting face the model reads
+as sad is this room's rest, not sadness). For each channel of evidence (faces; voice classes)
+two exponentially decayed sums: the **rest**, learnt slowly (``baseline_half_life_s``) from the
+observations ``rest_teaching`` says are at rest, and the **expression**, smoothed fast
+(``half_life_s``) and weighted by confidence. A frame weighs the seconds since the previous one,
+up to ``FRAME_SPAN_S``. The departure ``(S - W * rest) / (W + PRIOR_WEIGHT)`` becomes the mood's
+probabilities (``mood_probs``); several faces count by confidence; nobody seen decays the
+expression with ``absent_half_life_s``; vocal arousal blends into the arousal by evidence.
 
-* **rest**: what this room looks like at rest, learnt slowly (half-life
-  ``baseline_half_life_s``), each observation weighted by ``rest_teaching``: its neutral
-  probability above ``EXPRESSIVE_NEUTRAL``, its likeness to the rest, and at first sight
-  (the first ``FIRST_SIGHT_WEIGHT`` frames) fully unless it is clearly expressive; so a laugh
-  or a cry (neutral near 0) teaches the rest nothing, while a resting face the model reads as
-  sad becomes this room's rest within seconds. Before anyone is seen the rest is ``REST_PRIOR`` (mostly neutral), worth
-  ``REST_PRIOR_WEIGHT`` frames.
-* **expression**: the same evidence smoothed fast (half-life ``half_life_s``), weighted by
-  confidence.
+The label: rest or departed, then the quadrant group (``QUADRANT_GROUPS``), then the class
+within it, each step with hysteresis (``hysteresis_margin`` for ``hysteresis_hold_s``; a
+``FLIP_HOLD_SHARE`` of the hold when the valence contradicts the label). Valence comes from
+CLASS_VA, arousal from the group masses at their quadrant centres (``GROUP_AROUSAL``), so a sad
+face the model reads partly as fear sits in the sad quadrant.
 
-A frame weighs the seconds since the previous frame, up to ``FRAME_SPAN_S`` (the default
-camera interval), so the pace of the mood does not depend on the camera's sampling rate.
-
-The departure is ``sum over channels of (S - W * rest) / (sum of W + PRIOR_WEIGHT)``: with
-little evidence it shrinks toward no departure. The mood's probabilities put
-``sensitivity * departure`` (its positive part) on each non-neutral class and the remainder on
-neutral; valence and arousal follow from them. So a resting face reads neutral whatever the
-model makes of it, and a real departure counts even when the model's top class stays neutral.
-
-Several faces in one frame: the room's expression is their mean weighted by confidence (a
-large, sharp face counts more than a small blurred one); the frame adds evidence
-``min(1, sum of confidences)``; each face teaches the rest by itself. (Weighting the faces
-also by their distance from rest was measured and bought nothing: bench/sweep_mood.py.)
-
-Nobody seen: while the latest frame held no face, the expression decays with the slower
-``absent_half_life_s``, so the mood and its confidence slide gently toward neutral.
-
-Voice: its class probabilities (when the voice model gives them) are a second channel with its
-own rest, at ``VOICE_CLASS_WEIGHT`` of a face; its arousal is smoothed separately and blended
-into the state's arousal by the two evidence weights.
-
-The label is decided in the structure a departure shows robustly, then refined (issue 27;
-measured by bench/sweep_label.py on the posed mood scenes). The model splits one expression
-across the classes it confuses (a sad face across sad, disgust, fear and angry), so no single
-class may lead neutral for long although the face has plainly left its rest. So, with
-hysteresis at each step (a leader must lead by ``hysteresis_margin`` for ``hysteresis_hold_s``):
-
-1. rest or departed: the label leaves neutral when the whole non-neutral mass leads neutral,
-   and returns to neutral when neutral leads it;
-2. the quadrant: the non-neutral classes grouped by the quadrant of their CLASS_VA
-   (``QUADRANT_GROUPS``: happy+surprise, angry+disgust+fear, sad); a departed label moves to
-   another group when that group's mass leads its own;
-3. the class: the label is the leading class within its group (the group was decided with
-   hysteresis; inside it the label follows the leader).
-
-While the mood's valence has decisively the opposite sign of the current label's (by
-``FLIP_VALENCE``: a "sad" label while the room laughs), the hold is ``FLIP_HOLD_SHARE`` of that:
-the fast expression mean has already had to cross from one side of rest to the other, which a
-brief smile or one odd frame does not do, and a label of the wrong sign is the worst thing the
-mood can show.
-
-The mood point the music follows: valence from CLASS_VA (``probs @ CLASS_VA``), arousal from
-the group masses at their quadrant centres (``GROUP_AROUSAL``, +-0.5): CLASS_VA puts sad at
-arousal -0.27 and its confusable classes at +0.35..+0.60, so a sad face read partly as fear or
-angry sat in the tense quadrant; by quadrant centres the sad quadrant weighs as much as the
-tense one.
+The whole design, why each part is there and what was measured: docs/mood-estimator.md.
 """
 
 from __future__ import annotations
