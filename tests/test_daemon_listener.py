@@ -186,3 +186,47 @@ def test_set_mood_feedback_and_automation_entities_with_no_sensor(scanned_librar
         watcher.close()
         broker.stop()
         print(log.read_text()[-4000:])
+
+
+def test_commanded_settings_survive_kill_9_and_sighup_rescans_instead_of_killing(scanned_library, tmp_path):
+    """Volume 80 became 70 again after a restart, and HA showed the previous process's retained
+    state after `online`; SIGHUP killed the daemon (exit 129) (issues 28 and 29)."""
+    music, index = scanned_library
+    index, broker, cfg, log, watcher = _prepared(music, index, tmp_path)
+    proc = _start(cfg, log)
+    try:
+        watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"online", 30)
+        for topic, payload in [("volume/set", "80"), ("policy/set", "calm"),
+                               ("mood/set", '{"mood": "sad", "minutes": 60}')]:
+            watcher.client.publish(f"{BASE}/{topic}", payload, qos=1)
+        watcher.find(lambda m: m[1] == f"{BASE}/state" and json.loads(m[2])["player"]["volume"] == 80
+                     and json.loads(m[2])["policy"] == "calm" and json.loads(m[2])["mood"] == "sad", 15)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None, log.read_text()
+        assert "SIGHUP: rescanning the library" in log.read_text()
+        proc.kill()  # kill -9
+        proc.wait(10)
+
+        watcher.close()
+        watcher = Watcher(broker.port)
+        # the killed process's retained state and last will arrive first: the new process's differ
+        _, _, old = watcher.find(lambda m: m[1] == f"{BASE}/state", 10)
+        watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"offline", 10)
+        t0 = time.monotonic()
+        proc = _start(cfg, log)
+        online = watcher.find(lambda m: m[1] == f"{BASE}/availability" and m[2] == b"online" and m[0] > t0, 30)
+        # this process's state came before its `online`: the first new state after the start is its own
+        _, _, payload = watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0 and m[2] != old, 10)
+        state = json.loads(payload)
+        assert (state["player"]["volume"], state["policy"], state["mood"], state["mood_source"]) == \
+            (80, "calm", "sad", "set")
+        assert watcher.find(lambda m: m[1] == f"{BASE}/state" and m[0] > t0 and m[2] != old, 1)[0] <= online[0]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        watcher.close()
+        broker.stop()
+        print(log.read_text()[-3000:])
