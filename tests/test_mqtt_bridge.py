@@ -49,7 +49,7 @@ def test_commands_are_parsed_by_one_table_and_invalid_ones_change_nothing():
     assert requests == [VolumeChanged(42), SensorSwitched(Sensor.CAMERA, False)]
     assert core.state.policy == Policy.CALM
     assert set(COMMANDS) == {"policy/set", "camera/set", "microphone/set", "player/set", "volume/set",
-                             "library/rescan", "feedback/set", "mood/set"}
+                             "library/rescan", "feedback/set", "mood/set", "mood/minutes/set"}
 
 
 def test_feedback_and_mood_commands_parse_strictly_and_act_on_the_controller():

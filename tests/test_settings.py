@@ -40,7 +40,7 @@ def test_commands_survive_a_restart_and_a_set_mood_keeps_its_end(tmp_path):
     core.set_mood("sad", 3600.0)
     saved = json.loads(path.read_text())
     assert saved == {"volume": 80, "policy": "calm", "camera": False, "microphone": True, "mood": "sad",
-                     "mood_until": 1_003_600.0}
+                     "mood_until": 1_003_600.0, "mood_minutes": 0.0}
     mtime = path.stat().st_mtime_ns
     for _ in range(1, 30):  # the clock runs, nothing is commanded: nothing is written
         mono.t += 1.0
@@ -88,3 +88,31 @@ def test_an_unwritable_folder_loses_the_setting_not_the_music(tmp_path):
     core.set_volume(10)
     core.player_command(PlayerAction.PAUSE)
     assert core.state.player.volume == 10 and not path.exists()
+
+
+def test_a_mood_set_from_home_assistant_holds_for_the_set_mood_for_minutes(tmp_path):
+    """HA's select sends only a name; its "set mood for" number (mood/minutes/set) gives the
+    duration, kept across a restart (issue 29)."""
+    from moodshuffle.report.commands import CommandError, run_command
+
+    path = settings.settings_path(tmp_path / "index.sqlite3")
+    mono = Clock(0.0)
+    core = started(Config(), mono)
+    core.add_listener(settings.SettingsKeeper(path, core, mono, Clock(1000.0)))
+    run_command("mood/set", b"happy", core)
+    assert core.state.mood_until is None  # 0 minutes: until set again, as before
+    run_command("mood/minutes/set", b"90", core)
+    run_command("mood/set", b"sad", core)
+    assert core.state.mood_until == 90 * 60.0 and core.state.mood_minutes == 90
+    run_command("mood/set", b'{"mood": "fear", "minutes": 5}', core)  # explicit minutes win
+    assert core.state.mood_until == 300.0
+    for bad in (b"-1", b"soon", b"nan", b"100000"):
+        try:
+            run_command("mood/minutes/set", bad, core)
+        except CommandError:
+            continue
+        raise AssertionError(bad)
+    again = started(Config(), Clock(0.0))
+    settings.restore(again, settings.load(path), 1000.0)
+    assert again.mood_minutes == 90
+

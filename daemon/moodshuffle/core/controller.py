@@ -2,12 +2,11 @@
 method calls (observations, clock ticks, player reports, commands, library tables), outputs
 are the frozen ``state`` and typed events delivered to listeners (``listener.py``).
 
-The parts, each pure and tested on its own: the mood (``mood.py``), the queue and playback
-(``queue.py``), listening and taste (``listening.py``), the library view (``library.py``). This
-module routes each input to them and turns what they report into events.
-
-Inputs come from one thread (the event loop); every public method but ``observe`` ends by
-publishing the state and delivering the events it produced (``publisher.py``).
+It routes each input to the parts, each pure and tested on its own (the mood ``mood.py``, the
+queue and playback ``queue.py``, listening and taste ``listening.py``, the library view
+``library.py``), and turns what they report into events. Inputs come from one thread (the event
+loop); every public method but ``observe`` ends by publishing the state and delivering the
+events it produced (``publisher.py``).
 """
 
 from __future__ import annotations
@@ -78,6 +77,7 @@ class Controller(Publisher):
         self._listening = Listening(wall, learner)
         self._library = LibraryView()
         self._queue = Queue(cfg.player.enabled, cfg.player.volume)
+        self._mood_minutes = 0.0
 
     # ----------------------------------------------------------------- output
     @property
@@ -91,7 +91,7 @@ class Controller(Publisher):
             mood=shown, policy=self._policy, camera=camera, microphone=self._sensors[Sensor.MICROPHONE],
             voice=VoiceState(mood.voice_arousal, mood.speech_recent), player=self._queue.state,
             upcoming=self._queue.upcoming, library=self._library.state, errors=tuple(sorted(self._errors.items())),
-            mood_source=self._mood.source, mood_until=self._mood.until,
+            mood_source=self._mood.source, mood_until=self._mood.until, mood_minutes=self._mood_minutes,
         )
 
     @property
@@ -127,6 +127,15 @@ class Controller(Publisher):
         if label is not None and label not in INDEX:
             raise ValueError(f"mood: must be one of {', '.join(EMOTIONS)}, got {label!r}")
         self._mood_moved(self._mood.set(None if label is None else Emotion(label), duration_s, self._now))
+
+    @publishes
+    def set_mood_minutes(self, minutes: float) -> None:
+        """How long a mood set without a duration holds (0: until set again)."""
+        self._mood_minutes = max(0.0, float(minutes))
+
+    @property
+    def mood_minutes(self) -> float:
+        return self._mood_minutes
 
     def _mood_moved(self, previous: MoodState | None) -> None:
         if previous is None:

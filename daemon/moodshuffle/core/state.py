@@ -119,6 +119,9 @@ class State:
     #: monotonic clock; None: until ``auto``)
     mood_source: MoodSource = MoodSource.SENSED
     mood_until: float | None = None
+    #: how long a mood set without a duration holds, in minutes (0: until set again; Home
+    #: Assistant's "set mood for" number)
+    mood_minutes: float = 0.0
 
 
 #: a mood that moved more than this (valence, arousal, confidence) is news at once: a change a

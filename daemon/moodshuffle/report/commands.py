@@ -37,6 +37,9 @@ class Controls(Protocol):
     def set_sensor(self, sensor: Sensor, on: bool) -> bool: ...
     def player_command(self, action: PlayerAction) -> None: ...
     def set_volume(self, volume: int) -> None: ...
+    def set_mood_minutes(self, minutes: float) -> None: ...
+    @property
+    def mood_minutes(self) -> float: ...
     def rescan(self) -> None: ...
     def feedback(self, kind: FeedbackKind) -> bool: ...
     def set_mood(self, label: str | None, duration_s: float | None = None) -> None: ...
@@ -90,6 +93,17 @@ def volume(value: str) -> int:
     return int(round(number))
 
 
+def minutes(value: str) -> float:
+    """Minutes a set mood holds: 0 (until set again) .. MAX_MOOD_MINUTES."""
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise CommandError(f"must be a number of minutes 0..{MAX_MOOD_MINUTES}, got {value!r}") from exc
+    if not math.isfinite(number) or not 0 <= number <= MAX_MOOD_MINUTES:
+        raise CommandError(f"must be 0..{MAX_MOOD_MINUTES} minutes, got {value}")
+    return number
+
+
 def anything(value: str) -> None:
     return None
 
@@ -128,7 +142,11 @@ def mood(value: str) -> MoodCommand:
 
 
 def _set_mood(controls: Controls, command: MoodCommand) -> None:
-    controls.set_mood(command.label, None if command.minutes is None else command.minutes * 60.0)
+    """A mood without minutes holds for ``mood/minutes/set``'s minutes (0: until set again)."""
+    minutes = command.minutes
+    if minutes is None and command.label is not None and controls.mood_minutes > 0:
+        minutes = controls.mood_minutes
+    controls.set_mood(command.label, None if minutes is None else minutes * 60.0)
 
 
 def _switch(sensor: Sensor) -> Callable[[Controls, bool], None]:
@@ -171,6 +189,7 @@ COMMANDS: dict[str, Runnable] = {
     "library/rescan": Route(anything, lambda c, _: c.rescan()),
     "feedback/set": Route(one_of(FeedbackKind), _feedback),
     "mood/set": Route(mood, _set_mood),
+    "mood/minutes/set": Route(minutes, lambda c, m: c.set_mood_minutes(m)),
 }
 
 

@@ -66,6 +66,7 @@ def state_payload(state: State, now: datetime, clock_now: float | None = None) -
         "mood": mood.label,
         "mood_source": state.mood_source.value,
         "mood_until": until,
+        "mood_minutes": state.mood_minutes,
         "probabilities": {name: round(float(p), 4) for name, p in zip(EMOTIONS, mood.probs, strict=True)},
         "valence": round(float(mood.valence), 4),
         "arousal": round(float(mood.arousal), 4),
@@ -194,6 +195,10 @@ def _entities(base: str) -> list[tuple[str, str, JsonObject]]:
                                 "value_template": "{{ value_json.mood if value_json.mood_source == '"
                                                   + MoodSource.SET.value + "' else '" + AUTO + "' }}",
                                 "command_topic": f"{base}/mood/set", "options": [AUTO, *EMOTIONS]}),
+        ("number", "set_mood_minutes", {"name": "Set mood for", "icon": "mdi:timer-outline", "state_topic": state,
+                                        "value_template": "{{ value_json.mood_minutes }}",
+                                        "command_topic": f"{base}/mood/minutes/set", "min": 0, "max": 1440,
+                                        "step": 5, "unit_of_measurement": "min", "mode": "box"}),
         ("event", "mood_changed", {"name": "Mood changed", "icon": "mdi:emoticon-outline",
                                    "state_topic": f"{base}/{MOOD_EVENT_TOPIC}", "event_types": list(EMOTIONS)}),
         ("event", "track_started", {"name": "Track started", "icon": "mdi:music-note",

@@ -38,6 +38,7 @@ class Settings:
     microphone: bool | None = None
     mood: str | None = None
     mood_until: float | None = None
+    mood_minutes: float | None = None
 
 
 def settings_path(index_path: Path) -> Path:
@@ -57,7 +58,8 @@ def load(path: Path) -> Settings:
         return Settings()
     if not isinstance(data, dict):
         return Settings()
-    volume, policy, mood, until = (data.get(k) for k in ("volume", "policy", "mood", "mood_until"))
+    volume, policy, mood, until, minutes = (data.get(k) for k in ("volume", "policy", "mood", "mood_until",
+                                                                   "mood_minutes"))
     return Settings(
         volume=volume if isinstance(volume, int) and not isinstance(volume, bool) and 0 <= volume <= 100 else None,
         policy=policy if policy in {p.value for p in Policy} else None,
@@ -65,6 +67,8 @@ def load(path: Path) -> Settings:
         microphone=data.get("microphone") if isinstance(data.get("microphone"), bool) else None,
         mood=mood if isinstance(mood, str) and mood in INDEX else None,
         mood_until=float(until) if isinstance(until, (int, float)) and not isinstance(until, bool) else None,
+        mood_minutes=float(minutes) if isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
+        and 0 <= minutes <= 7 * 24 * 60 else None,
     )
 
 
@@ -72,6 +76,8 @@ def restore(core: Controller, settings: Settings, wall_now: float) -> None:
     """Give ``settings`` back to ``core`` (a set mood whose end has passed stays sensed)."""
     if settings.volume is not None:
         core.set_volume(settings.volume)
+    if settings.mood_minutes is not None:
+        core.set_mood_minutes(settings.mood_minutes)
     if settings.policy is not None:
         core.set_policy(Policy(settings.policy))
     for sensor, on in ((Sensor.CAMERA, settings.camera), (Sensor.MICROPHONE, settings.microphone)):
@@ -115,7 +121,7 @@ class SettingsKeeper(CoreListener):
             volume=state.player.volume, policy=state.policy.value,
             camera=self._core.sensor_wanted(Sensor.CAMERA), microphone=self._core.sensor_wanted(Sensor.MICROPHONE),
             mood=str(state.mood.label) if state.mood_source == MoodSource.SET else None,
-            mood_until=None if until is None else float(until),
+            mood_until=None if until is None else float(until), mood_minutes=state.mood_minutes,
         )
         if now != self._written:
             self._write(now)
