@@ -48,9 +48,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import MoodConfig, load_config  # noqa: E402
-from moodshuffle.domain.observations import FaceObservation, NobodySeen  # noqa: E402
+from moodshuffle.domain.observations import FaceObservation  # noqa: E402
 from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
-from moodshuffle.evaluation.mood import sample_video  # noqa: E402
+from moodshuffle.evaluation.mood import fold_observed, sample_video  # noqa: E402
 from moodshuffle.evaluation.mood_score import Segment, TimelinePoint, label_changes, score_segments  # noqa: E402
 from moodshuffle.perceive.faces import FaceAnalyzer  # noqa: E402
 
@@ -122,19 +122,6 @@ def observe() -> Scenes:
     return out
 
 
-def replay(observed: Observed, est: MoodEstimator) -> list[TimelinePoint]:
-    """As eval mood: the faces (or NobodySeen), then update at each sample's time."""
-    out = []
-    for t, faces in observed:
-        for o in faces:
-            est.observe(o)
-        if not faces:
-            est.observe(NobodySeen(t))
-        s = est.update(t)
-        out.append(TimelinePoint(t, s.label, s.valence, s.arousal, s.confidence, s.faces))
-    return out
-
-
 def quadrant(v: float, a: float) -> str:
     return "Q1" if v >= 0 and a >= 0 else "Q2" if v < 0 and a >= 0 else "Q3" if v < 0 else "Q4"
 
@@ -157,7 +144,7 @@ def score_scene(timeline: list[TimelinePoint], emo: str) -> dict[str, float | No
 
 def measure(observed: Scenes, make: Callable[[], MoodEstimator],
             performers: set[str] | None = None) -> dict[tuple[str, str], dict[str, float | None]]:
-    return {key: score_scene(replay(obs, make()), key[1]) for key, obs in observed.items()
+    return {key: score_scene(fold_observed(obs, make()), key[1]) for key, obs in observed.items()
             if performers is None or key[0] in performers}
 
 

@@ -45,10 +45,11 @@ import numpy as np  # noqa: E402
 
 from moodshuffle.config import Config, MoodConfig, load_config  # noqa: E402
 from moodshuffle.domain.mood import MoodState  # noqa: E402
-from moodshuffle.domain.observations import FaceObservation, NobodySeen  # noqa: E402
+from moodshuffle.domain.observations import FaceObservation  # noqa: E402
 from moodshuffle.estimate import mood  # noqa: E402
 from moodshuffle.estimate.mood import MoodEstimator  # noqa: E402
 from moodshuffle.evaluation import scenes  # noqa: E402
+from moodshuffle.evaluation.mood import fold_observed  # noqa: E402
 from moodshuffle.evaluation.mood_score import (  # noqa: E402
     TimelinePoint,
     label_changes,
@@ -146,17 +147,8 @@ def with_neutral_bias(observed: dict[str, Observed], bias: float) -> dict[str, O
 
 
 def run(observed: Observed, make: Callable[[], MoodEstimator], interval: float) -> list[TimelinePoint]:
-    est = make()
     stride = max(1, round(interval / STEP_S))
-    out = []
-    for t, faces in observed[::stride]:
-        for o in faces:
-            est.observe(o)
-        if not faces:
-            est.observe(NobodySeen(t))
-        s = est.update(t)
-        out.append(TimelinePoint(t, s.label, s.valence, s.arousal, s.confidence, s.faces))
-    return out
+    return fold_observed(observed[::stride], make())
 
 
 def measure(built: dict[str, list[scenes.Part]], observed: dict[str, Observed], make: Callable[[], MoodEstimator],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from moodshuffle.config import Config
 from moodshuffle.domain.mood import MoodState
-from moodshuffle.domain.observations import NobodySeen
+from moodshuffle.domain.observations import FaceObservation, NobodySeen
 from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.evaluation.mood_score import TimelinePoint, label_changes, read_segments, score_segments
 from moodshuffle.perceive.faces import FaceAnalyzer
@@ -50,6 +50,21 @@ def sample_video(path: Path, interval_s: float) -> Iterator[tuple[float, np.ndar
             index += 1
     finally:
         cap.release()
+
+
+def fold_observed(observed: Iterable[tuple[float, Sequence[FaceObservation]]],
+                  estimator: MoodEstimator) -> list[TimelinePoint]:
+    """Cached camera observations (time, faces found) through ``estimator`` as ``replay`` does:
+    the faces (or NobodySeen), then ``update(time)``; the timeline of the states."""
+    out = []
+    for t, faces in observed:
+        for obs in faces:
+            estimator.observe(obs)
+        if not faces:
+            estimator.observe(NobodySeen(t))
+        s = estimator.update(t)
+        out.append(TimelinePoint(t, s.label, s.valence, s.arousal, s.confidence, s.faces))
+    return out
 
 
 def replay(frames: Iterable[tuple[float, np.ndarray]], analyzer: FaceAnalyzer,
