@@ -18,7 +18,12 @@ def state_dir() -> Path:
     return Path.home() / ".local" / "state" / "moodshuffle"
 
 
+def folder_prefix(folder: str) -> str:
+    """What every path under ``folder`` starts with (``folder`` and a separator)."""
+    return folder.rstrip(os.sep) + os.sep
+
+
 def is_inside(path: str, folder: str) -> bool:
     """Whether ``path`` is ``folder`` or lies under it (both absolute, as strings: no file
     system call, so a hung mount cannot block it)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+    return path == folder or path.startswith(folder_prefix(folder))

@@ -225,7 +225,7 @@ class Controller(Publisher):
     def track_finished(self, track_id: int) -> None:
         """The player: the track played to its end."""
         open_play = self._listening.open
-        if open_play is not None and self._listening.is_open(track_id):
+        if open_play is not None and open_play.track.track_id == track_id:
             self._end_play(float(open_play.track.duration_s), PlayOutcome.COMPLETED)
         if self._queue.is_current(track_id):
             self._advance()
@@ -283,9 +283,9 @@ class Controller(Publisher):
         if queue.playback == PlaybackState.DISABLED:
             return
         if action == PlayerAction.PLAY:
-            self._emit_all(queue.play(self._ranking()))
+            self._emit(*queue.play(self._ranking()))
         elif action == PlayerAction.PAUSE:
-            self._emit_all(queue.pause())
+            self._emit(*queue.pause())
         elif action == PlayerAction.NEXT and queue.current is not None:
             queue.skipping = queue.current.track_id
             if self._listening.is_open(queue.current.track_id):
@@ -295,13 +295,13 @@ class Controller(Publisher):
                 # the position comes after the next track is chosen, so the controller's clock
                 # times the play, as the player itself does (no pauses subtracted)
                 self._end_play(self._listening.heard_s(self._now), PlayOutcome.SKIPPED)
-                self._emit_all(queue.rank(ReorderReason.SKIPPED, self._ranking()))
+                self._emit(*queue.rank(ReorderReason.SKIPPED, self._ranking()))
             self._advance()
 
     @publishes
     def set_volume(self, volume: int) -> None:
         """0..100 (clamped)."""
-        self._emit_all(self._queue.set_volume(volume))
+        self._emit(*self._queue.set_volume(volume))
 
     @publishes
     def rescan(self) -> None:
@@ -344,7 +344,7 @@ class Controller(Publisher):
         return Ranking(self._choose, self._mood.mood, self._policy, len(self._library.table))
 
     def _reorder(self, reason: ReorderReason) -> None:
-        self._emit_all(self._queue.reorder(reason, self._ranking()))
+        self._emit(*self._queue.reorder(reason, self._ranking()))
 
     def _advance(self) -> None:
-        self._emit_all(self._queue.advance(self._ranking()))
+        self._emit(*self._queue.advance(self._ranking()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from moodshuffle.core.events import Event, StateChanged
@@ -64,9 +64,6 @@ class Publisher:
             self._listeners.remove(listener)
 
     def _emit(self, *events: Event) -> None:
-        self._outbox.extend(events)
-
-    def _emit_all(self, events: Iterable[Event]) -> None:
         self._outbox.extend(events)
 
     def _settle(self) -> None:

@@ -10,6 +10,9 @@ import numpy as np
 
 from moodshuffle.domain.emotions import Emotion, EmotionPoint
 
+#: the longest a listener may set the mood for, in minutes (a week)
+MAX_MOOD_MINUTES = 7 * 24 * 60
+
 
 @dataclass(frozen=True, eq=False)
 class MoodState:

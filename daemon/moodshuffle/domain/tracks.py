@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from moodshuffle.domain.emotions import EMOTION_COLUMNS, N_EMOTIONS
-from moodshuffle.paths import is_inside
+from moodshuffle.paths import folder_prefix
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,12 @@ class TrackTable:
 
     def without_under(self, folders: Iterable[str]) -> TrackTable:
         """This table less the tracks inside any of ``folders`` (absolute paths)."""
-        folders = tuple(folders)
-        if not folders:
+        # a track is a file, never a folder itself: inside means under one of the prefixes (one
+        # C-level startswith per path: this runs on every library check)
+        prefixes = tuple(folder_prefix(f) for f in folders)
+        if not prefixes:
             return self
-        return self._keep(np.array([not any(is_inside(p, f) for f in folders) for p in self.paths], dtype=bool))
+        return self._keep(np.array([not p.startswith(prefixes) for p in self.paths], dtype=bool))
 
     def _keep(self, keep: np.ndarray) -> TrackTable:
         if keep.all():

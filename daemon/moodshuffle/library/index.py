@@ -8,7 +8,6 @@ daemon keep reading the last good index while a scan writes.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -127,16 +126,18 @@ assert len(MIGRATIONS) == SCHEMA_VERSION
 _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, check: bool = False) -> sqlite3.Connection:
     """Open (create, migrate) the index; WAL, foreign keys, a busy timeout for concurrent use.
 
     A damaged index (random bytes over pages, a truncated file, a bad header) is moved aside as
     ``<name>.damaged-<time>`` and a new one is made, with every row that can still be read from
     the old one (its tracks keep their ids, so the history still names them); what is lost is
-    analysed again by the next scan. Raises IndexTooNew for an index of a newer schema."""
+    analysed again by the next scan. ``check``: also read every page (``PRAGMA quick_check``),
+    for the first open of a process (the daemon's TrackIndex, a scan); a file that is not a
+    database at all is found by any open. Raises IndexTooNew for an index of a newer schema."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _open(path, check=True)
+        return _open(path, check)
     except sqlite3.DatabaseError as exc:
         if getattr(exc, "sqlite_errorname", None) not in _CORRUPT and "malformed" not in str(exc):
             raise
@@ -212,23 +213,14 @@ def _copy_rows(db: sqlite3.Connection, old: Path, table: str) -> int:
 
 
 _Row = tuple[Any, ...]
+_BLOB_BYTES = 4 * EMOTION_COLUMNS
 
 
-def _sound(rows: list[_Row]) -> tuple[list[_Row], list[int]]:
-    """The rows whose numbers are whole and finite, and the ids of the others (a NaN written by a
-    damaged model, a blob of the wrong size)."""
-    good: list[_Row] = []
-    damaged: list[int] = []
-    for row in rows:
-        blob = row[6]
-        ok = isinstance(blob, bytes) and len(blob) == 4 * EMOTION_COLUMNS \
-            and bool(np.isfinite(np.frombuffer(blob, np.float32)).all()) \
-            and all(isinstance(x, (int, float)) and math.isfinite(x) for x in (row[5], *row[7:12]))
-        if ok:
-            good.append(row)
-        else:
-            damaged.append(int(row[0]))
-    return good, damaged
+def _whole(row: _Row) -> bool:
+    """A row whose analysis has the stored shape: an emotion blob of the right size, numbers
+    where numbers belong (a damaged page or an old bug can leave text, NULL or a short blob)."""
+    return isinstance(row[6], bytes) and len(row[6]) == _BLOB_BYTES \
+        and all(isinstance(x, (int, float)) for x in (row[5], *row[7:12]))
 
 
 class TrackIndex:
@@ -236,7 +228,7 @@ class TrackIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._db = connect(self.path)
+        self._db = connect(self.path, check=True)
         self._lock = threading.Lock()
 
     def load_table(self) -> TrackTable:
@@ -246,7 +238,18 @@ class TrackIndex:
                 "SELECT id, path, title, artist, album, duration_s, emotion, tempo_bpm, key, mode, energy,"
                 " loudness_db, genre FROM tracks WHERE failed IS NULL AND emotion IS NOT NULL ORDER BY id"
             ).fetchall()
-        rows, damaged = _sound(rows)
+        damaged = [int(r[0]) for r in rows if not _whole(r)]
+        rows = [r for r in rows if _whole(r)]
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            emotion = np.frombuffer(b"".join(cols[6]), np.float32).reshape(len(rows), EMOTION_COLUMNS)
+            numbers = np.array([cols[5], *cols[7:12]], np.float64)
+            # a NaN written by a damaged model must not reach the ranking (one check for the table)
+            ok = np.asarray(np.isfinite(emotion).all(axis=1), bool) & np.asarray(np.isfinite(numbers).all(axis=0), bool)
+            finite: list[bool] = [bool(x) for x in ok.tolist()]
+            if not all(finite):
+                damaged += [int(i) for i, ok in zip(cols[0], finite, strict=True) if not ok]
+                rows = [r for r, ok in zip(rows, finite, strict=True) if ok]
         if damaged:
             log.warning("the index holds %d tracks whose analysis is damaged (not a number): left out, and"
                         " analysed again at the next scan", len(damaged))

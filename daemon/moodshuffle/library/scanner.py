@@ -127,7 +127,7 @@ def scan_library(
     started = time.monotonic()
     report = ScanReport()
     model_id = model_identity(Path(models.music))
-    db = connect(library.resolved_index_path())
+    db = connect(library.resolved_index_path(), check=True)
     try:
         found = find_audio_files(library.resolved_paths())
         files = found.files

@@ -15,11 +15,11 @@ from typing import Generic, Protocol, TypeVar
 from moodshuffle.core import PlayerAction, Sensor, StageStatus
 from moodshuffle.domain.emotions import EMOTIONS
 from moodshuffle.domain.history import FeedbackKind
+from moodshuffle.domain.mood import MAX_MOOD_MINUTES
 from moodshuffle.domain.policy import Policy
 
 MAX_PAYLOAD = 256
 #: the longest a set mood may hold (a week): a number beyond it is a typo
-MAX_MOOD_MINUTES = 7 * 24 * 60
 AUTO = "auto"
 
 E = TypeVar("E", bound=StrEnum)

@@ -189,10 +189,11 @@ class MqttBridge(CoreListener):
                 self.connected = False
 
     async def _serve(self, client: aiomqtt.Client, availability: str) -> None:
-        if self._state is not None:
+        published = self._state
+        if published is not None:
             # the state before `online`: a dashboard never shows the previous process's retained
             # state (its volume, its track) as this one's
-            await client.publish(f"{self.base}/state", self._state, qos=1, retain=True)
+            await client.publish(f"{self.base}/state", published, qos=1, retain=True)
         await client.publish(availability, "online", qos=1, retain=True)
         await self._publish_discovery(client)
         for suffix in COMMANDS:
@@ -202,7 +203,8 @@ class MqttBridge(CoreListener):
         await client.publish(f"{self.base}/{INSTANCE_TOPIC}", self.instance, qos=1, retain=True)
         if self.cfg.discovery:
             await client.subscribe(f"{self.cfg.discovery_prefix}/status", qos=1)
-        self._state_pending = self._state is not None
+        # published above; only a state that came while connecting is still to go
+        self._state_pending = self._state is not None and self._state != published
         listener = asyncio.create_task(self._listen(client))
         try:
             await self._publish_loop(client, listener)

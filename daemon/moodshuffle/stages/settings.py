@@ -20,6 +20,7 @@ from typing import Any
 
 from moodshuffle.core import Controller, CoreListener, MoodSource, Sensor, SensorSwitched, StateChanged
 from moodshuffle.domain.emotions import INDEX
+from moodshuffle.domain.mood import MAX_MOOD_MINUTES
 from moodshuffle.domain.policy import Policy
 from moodshuffle.logs import printable
 
@@ -68,7 +69,7 @@ def load(path: Path) -> Settings:
         mood=mood if isinstance(mood, str) and mood in INDEX else None,
         mood_until=float(until) if isinstance(until, (int, float)) and not isinstance(until, bool) else None,
         mood_minutes=float(minutes) if isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
-        and 0 <= minutes <= 7 * 24 * 60 else None,
+        and 0 <= minutes <= MAX_MOOD_MINUTES else None,
     )
 
 
