@@ -46,8 +46,16 @@ def load_split(name: str) -> tuple[np.ndarray, np.ndarray]:
     return data["images"].astype(np.float32)[..., None], data["labels"].astype(np.int64)
 
 
-def build_model(tf):
-    """A VGG-style CNN with batch norm and global pooling: ~0.85 M parameters, ~84 M MACs."""
+#: channel widths per stage (48, 24, 12 and 6 px) of each architecture, and its cost per view
+ARCHS = {
+    "vgg": (32, 64, 128, 192),  # the shipped network: ~0.85 M parameters, ~84 M MACs per view
+    "lite": (24, 48, 96, 160),  # issue 31's cheaper network: ~0.58 M parameters, ~50 M MACs per view
+}
+
+
+def build_model(tf, arch: str = "vgg"):
+    """A VGG-style CNN with batch norm and global pooling (widths from ARCHS)."""
+    w0, w1, w2, w3 = ARCHS[arch]
     keras = tf.keras
     layers = keras.layers
     inputs = keras.Input((48, 48, 1), name="face")
@@ -58,16 +66,16 @@ def build_model(tf):
         x = layers.BatchNormalization()(x)
         return layers.ReLU()(x)
 
-    x = conv(x, 32)
+    x = conv(x, w0)
     x = layers.MaxPooling2D()(x)  # 24x24
-    x = conv(x, 64)
-    x = conv(x, 64)
+    x = conv(x, w1)
+    x = conv(x, w1)
     x = layers.MaxPooling2D()(x)  # 12x12
-    x = conv(x, 128)
-    x = conv(x, 128)
+    x = conv(x, w2)
+    x = conv(x, w2)
     x = layers.MaxPooling2D()(x)  # 6x6
-    x = conv(x, 192)
-    x = conv(x, 192)
+    x = conv(x, w3)
+    x = conv(x, w3)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.4)(x)
     logits = layers.Dense(len(EMOTIONS), name="logits")(x)
@@ -104,9 +112,12 @@ def augmenter(tf, erase: float = 0.0):
     ], name="augment")
 
 
-def predict_tta(model, x: np.ndarray) -> np.ndarray:
-    """Average of the image and its mirror image (the per-epoch selection metric)."""
+def predict_tta(model, x: np.ndarray, views: int = 2) -> np.ndarray:
+    """Average of the image and its mirror image (the per-epoch selection metric); with
+    ``views`` 1 the image alone (the metric of a single-view model)."""
     p = model.predict(x, batch_size=256, verbose=0)
+    if views == 1:
+        return p
     q = model.predict(x[:, :, ::-1], batch_size=256, verbose=0)
     return (p + q) / 2
 
@@ -115,18 +126,21 @@ def predict_tta(model, x: np.ndarray) -> np.ndarray:
 ZOOM_CROP = 2
 
 
-def with_tta(tf, model):
+def with_tta(tf, model, views: int = 4):
     """The shipped graph: the mean of the model's probabilities over four views of the face,
-    as is, mirrored, zoomed in (centre crop scaled back up) and zoomed in and mirrored."""
+    as is, mirrored, zoomed in (centre crop scaled back up) and zoomed in and mirrored; with
+    ``views`` 1 the network alone (the input contract is the same)."""
     layers = tf.keras.layers
+    if views == 1:
+        return model
     inputs = tf.keras.Input((48, 48, 1), name="face")
     mirror = layers.Lambda(lambda t: tf.reverse(t, axis=[2]), name="mirror")
     zoomed = layers.Lambda(
         lambda t: tf.image.resize(t[:, ZOOM_CROP : 48 - ZOOM_CROP, ZOOM_CROP : 48 - ZOOM_CROP], (48, 48)),
         name="zoom",
     )(inputs)
-    views = [inputs, mirror(inputs), zoomed, mirror(zoomed)]
-    outputs = layers.Average(name="probs_tta")([model(v) for v in views])
+    shown = [inputs, mirror(inputs), zoomed, mirror(zoomed)][:views]
+    outputs = layers.Average(name="probs_tta")([model(v) for v in shown])
     return tf.keras.Model(inputs, outputs, name="face_emotion_tta")
 
 
@@ -170,7 +184,7 @@ def train(args, tf) -> None:
         model.optimizer._learning_rate = schedule
         print(f"resuming at epoch {start_epoch} of {args.epochs} (best {best:.4f})", flush=True)
     else:
-        model = build_model(tf)
+        model = build_model(tf, args.arch)
         if args.init:
             load_f16(model, Path(args.init))
             print(f"warm start from {args.init}", flush=True)
@@ -196,11 +210,13 @@ def train(args, tf) -> None:
                num_parallel_calls=1)
           .prefetch(2))
     posed = posed_crops()
+    sel_views = 1 if args.views == 1 else 2  # the selection metric: flip TTA, or the view shipped alone
     for epoch in range(start_epoch, args.epochs):
         t0 = time.time()
         hist = model.fit(ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
-        acc = float((predict_tta(model, xv).argmax(1) == yv).mean())
-        posed_acc = float((predict_tta(model, posed[0]).argmax(1) == posed[1]).mean()) if posed else float("nan")
+        acc = float((predict_tta(model, xv, sel_views).argmax(1) == yv).mean())
+        posed_acc = (float((predict_tta(model, posed[0], sel_views).argmax(1) == posed[1]).mean())
+                     if posed else float("nan"))
         if acc > best:
             best = acc
             model.save_weights(ckpt / "best.weights.h5")
@@ -347,7 +363,7 @@ def export(args, tf) -> None:
     tf.keras.mixed_precision.set_global_policy("float32")  # the exported graph is float32 before quantisation
     ckpt = Path(args.ckpt)
     ckpt.mkdir(parents=True, exist_ok=True)
-    model = build_model(tf)
+    model = build_model(tf, args.arch)
     if args.export_only and args.init:  # the committed float16 weights themselves
         load_f16(model, Path(args.init))
     else:
@@ -358,7 +374,7 @@ def export(args, tf) -> None:
     xv, yv = load_split("publictest")
     report("float", model.predict(xv, batch_size=256, verbose=0), yv)
     report("float_flip", predict_tta(model, xv), yv)
-    shipped = with_tta(tf, model)
+    shipped = with_tta(tf, model, args.views)
     float_result = report("float_tta", shipped.predict(xv, batch_size=256, verbose=0), yv)
 
     x, _ = load_split("train")
@@ -375,7 +391,8 @@ def export(args, tf) -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    blob = with_contract(converter.convert(), CONTRACT_KEY, CONTRACT)
+    contract = dict(CONTRACT, tta=TTA_TEXT[args.views], arch=args.arch)
+    blob = with_contract(converter.convert(), CONTRACT_KEY, contract)
     out = Path(args.out)
     out.write_bytes(blob)
     print(f"wrote {out} ({len(blob) / 1024:.0f} KiB)", flush=True)
@@ -392,6 +409,11 @@ CONTRACT = {
     "input": "48x48 grayscale face, int8 = pixel - 128 (scale 1, zero point -128)",
     "classes": list(EMOTIONS),
     "tta": "mean over the face, its mirror image, a 44x44 centre zoom and its mirror image",
+}
+TTA_TEXT = {
+    1: "none: one view, the face as given",
+    2: "mean over the face and its mirror image",
+    4: CONTRACT["tta"],
 }
 
 
@@ -422,6 +444,9 @@ def main() -> None:
                         help="initialisation and shuffling seed (another seed starts another lineage)")
     parser.add_argument("--kd-weight", type=float, default=0.5,
                         help="share of each training target taken from the teachers (with --teacher)")
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="vgg", help="network widths (see ARCHS)")
+    parser.add_argument("--views", type=int, choices=sorted(TTA_TEXT), default=4,
+                        help="views averaged by the exported graph (1: the network alone, selected on one view)")
     args = parser.parse_args()
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
