@@ -178,9 +178,10 @@ class Daemon:
 
     async def _camera_stage(self) -> None:
         from moodshuffle.perceive.faces import FaceAnalyzer
+        from moodshuffle.perceive.watch import RoomWatch
 
         analyzer = await asyncio.to_thread(FaceAnalyzer, self.cfg.camera, self.cfg.models)
-        self.sampler = FaceSampler(self.cfg.camera, analyzer,
+        self.sampler = FaceSampler(self.cfg.camera, RoomWatch(analyzer),
                                    on_status=lambda status: self.core.sensor_status(Sensor.CAMERA, status))
         self.sampler.set_enabled(self.core.sensor_wanted(Sensor.CAMERA))
         await self._listening(self.sampler, self.sampler.run(self.core.observe))

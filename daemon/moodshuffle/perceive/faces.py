@@ -204,6 +204,14 @@ def align_crop(gray: np.ndarray, det: Detection, scale: float = DEFAULT_CROP_SCA
     return cv2.warpAffine(gray, m, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
+def check_frame(frame: np.ndarray) -> None:
+    """Raise ValueError unless ``frame`` is uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, 8 px or more."""
+    if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or (
+            frame.ndim == 3 and frame.shape[2] not in (3, 4)) or min(frame.shape[:2]) < 8:
+        raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
+                         f"got {frame.dtype} {frame.shape}")
+
+
 def enhance_if_dark(gray: np.ndarray) -> np.ndarray:
     """Local contrast enhancement (CLAHE) for dim rooms; bright frames pass unchanged."""
     if float(gray.mean()) >= DARK_MEAN:
@@ -236,14 +244,11 @@ class FaceAnalyzer:
         """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
         (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
         with self._lock:
-            return self._read(frame_bgr)[1]
+            return self._read(frame_bgr, True)[1]
 
-    def _read(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, list[tuple[Detection, np.ndarray]]]:
+    def _read(self, frame_bgr: np.ndarray, tiles: bool) -> tuple[np.ndarray, list[tuple[Detection, np.ndarray]]]:
         """The frame as BGR (dark frames enhanced, as the detector saw it) and ``crops``."""
-        if frame_bgr.dtype != np.uint8 or frame_bgr.ndim not in (2, 3) or (
-                frame_bgr.ndim == 3 and frame_bgr.shape[2] not in (3, 4)) or min(frame_bgr.shape[:2]) < 8:
-            raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
-                             f"got {frame_bgr.dtype} {frame_bgr.shape}")
+        check_frame(frame_bgr)
         if frame_bgr.ndim == 3 and frame_bgr.shape[2] == 4:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_BGRA2BGR)
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY) if frame_bgr.ndim == 3 else frame_bgr
@@ -253,7 +258,7 @@ class FaceAnalyzer:
             gray = enhance_if_dark(gray)
             frame_bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
         crop = self.tuning.crop_scale, self.tuning.crop_shift_y
-        return frame_bgr, [(d, align_crop(gray, d, *crop)) for d in self.detector.detect(frame_bgr)
+        return frame_bgr, [(d, align_crop(gray, d, *crop)) for d in self.detector.detect(frame_bgr, tiles)
                            if d.size >= self.min_face_px and d.plausible()]
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]:
@@ -261,8 +266,14 @@ class FaceAnalyzer:
         none. ``frame_bgr`` as for ``crops``; ``timestamp`` (monotonic seconds) is copied into
         each observation. confidence = detector score x a size factor (0.4 at ``min_face_px``,
         1 from twice that). The frame is neither kept nor written."""
+        return [obs for _, obs in self.read(frame_bgr, timestamp)]
+
+    def read(self, frame_bgr: np.ndarray, timestamp: float,
+             tiles: bool = True) -> list[tuple[Detection, FaceObservation]]:
+        """``analyze``'s observations, each with the detection it came from; ``tiles=False``
+        searches the whole frame only (no tiles when it shows nobody)."""
         with self._lock:
-            frame_bgr, found = self._read(frame_bgr)
+            frame_bgr, found = self._read(frame_bgr, tiles)
             if not found:
                 return []
             probs = self.expression.predict(np.stack([prepare_face(c) for _, c in found]))
@@ -275,5 +286,5 @@ class FaceAnalyzer:
         for (det, _), p in zip(found, probs, strict=True):
             # a face twice the minimum size or more is fully trusted; smaller ones less
             size_factor = min(1.0, 0.4 + 0.6 * (det.size - self.min_face_px) / max(1, self.min_face_px))
-            out.append(FaceObservation(p, float(det.score * size_factor), det.size, timestamp))
+            out.append((det, FaceObservation(p, float(det.score * size_factor), det.size, timestamp)))
         return out
