@@ -1,94 +1,159 @@
-"""Camera path per sampled frame (640x480, one face): detection + crop + classification, one
-thread; and the sampling loop's CPU share at one sample every 2 s on a looping video.
+"""Camera path per sampled 640x480 frame, ours against the fer-style peer (Haar cascade + `fer`'s
+int8 model, ``../shared/tools/fer_peer.py``), interleaved in one run on one core:
 
-    .venv/bin/python bench/bench_camera.py [--idle-seconds 60]
+- a face: the single-face photo in a room-sized frame (the full search finds it in the whole frame);
+- an empty room: the still room of ``evaluation/room.py`` (a real frame, its own noise per sample)
+  through ``RoomWatch`` as the daemon runs it, averaged over whole cycles of FULL_EVERY samples
+  (cheap looks, the whole-frame passes and the periodic full search), and the full search alone;
+- a person entering: the first sample with a person in the room after it had gone quiet (the
+  cheap look escalates to the full search of that frame).
 
-Budget (issue 4): at most 15 ms per frame on one core of the development machine; the loop
-idles below 3% of one core at one sample every 2 s.
+    .venv/bin/python bench/bench_camera.py --peer-python PEER/bin/python --fer-data PEER/fer/data [--cycles 2]
+
+PEER: the set-up in ``../shared/tools/fer_peer.py`` (a venv with OpenCV 4: OpenCV 5 has no Haar
+cascade). The peer runs in its own process, fed each frame right after ours through a pipe.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO / "daemon"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from moodshuffle.config import CameraConfig, ModelsConfig  # noqa: E402
+from moodshuffle.evaluation.room import room_background, sample, with_person  # noqa: E402
 from moodshuffle.perceive.faces import FaceAnalyzer  # noqa: E402
-from moodshuffle.sense.sampler import FaceSampler  # noqa: E402
+from moodshuffle.perceive.room import EMPTY_BEFORE_WATCH, FULL_EVERY, Look  # noqa: E402
+from moodshuffle.perceive.watch import RoomWatch  # noqa: E402
 
 
 def frame_640x480() -> np.ndarray:
     """A 640x480 frame with one face: the single-face photo scaled into a living-room-sized frame."""
-    img = cv2.imread(str(SHARED / "faces" / "media" / "single_face.jpg"))
+    img = cv2.imread(str(SHARED / "data" / "faces" / "media" / "single_face.jpg"))
     frame = np.full((480, 640, 3), 90, np.uint8)
-    face = cv2.resize(img, (300, 295))
-    frame[90:385, 170:470] = face
+    frame[90:385, 170:470] = cv2.resize(img, (300, 295))
     return frame
 
 
-def empty_640x480() -> np.ndarray:
-    """A 640x480 frame with no face (a frame of no_face.mp4): the whole frame and four tiles are searched."""
-    cap = cv2.VideoCapture(str(SHARED / "faces" / "media" / "no_face.mp4"))
-    cap.set(cv2.CAP_PROP_POS_FRAMES, 50)
-    ok, frame = cap.read()
-    return cv2.resize(frame, (640, 480), interpolation=cv2.INTER_AREA)
+#: the peer's side of the pipe: frames in (shape header, then the bytes), its ms and face count out
+PEER_LOOP = """
+import sys, time, numpy as np
+sys.path.insert(0, sys.argv[2])
+from fer_peer import FerPeer
+peer, inp = FerPeer(sys.argv[1]), sys.stdin.buffer
+while header := inp.read(12):
+    h, w, c = np.frombuffer(header, np.int32)
+    frame = np.frombuffer(inp.read(int(h * w * c)), np.uint8).reshape(h, w, c)
+    t0 = time.perf_counter(); faces = peer.read(frame); ms = (time.perf_counter() - t0) * 1000
+    print(ms, len(faces), flush=True)
+"""
 
 
-def per_frame(analyzer: FaceAnalyzer, n: int = 300) -> None:
-    cv2.setNumThreads(1)
-    for what, frame, faces in (("one face", frame_640x480(), 1), ("no face", empty_640x480(), 0)):
-        assert len(analyzer.analyze(frame, 0.0)) == faces
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            analyzer.analyze(frame, 0.0)
-            times.append((time.perf_counter() - t0) * 1000)
-        print(f"per frame (640x480, {what}): median {np.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms")
+class Peer:
+    """The fer-style peer in its own interpreter (its venv has OpenCV 4, which still has the Haar
+    cascade); frames go to it through a pipe, never to disk, and it times each one itself."""
+
+    def __init__(self, python: str, fer_data: str) -> None:
+        self.proc = subprocess.Popen([python, "-c", PEER_LOOP, fer_data, str(SHARED / "tools")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+    def read(self, frame: np.ndarray) -> tuple[float, int]:
+        """(ms the peer spent on ``frame``, faces it found)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(np.array(frame.shape, np.int32).tobytes() + np.ascontiguousarray(frame).tobytes())
+        self.proc.stdin.flush()
+        ms, faces = self.proc.stdout.readline().split()
+        return float(ms), int(faces)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(10)
 
 
-def idle_share(analyzer: FaceAnalyzer, seconds: float, video: str, realtime: bool) -> None:
-    """Realtime playback: between samples the file source skips to the wall-clock position,
-    which decodes every frame (a live camera does not), so this overstates a camera's share;
-    stepped playback decodes one frame per sample, closer to a camera's retrieve."""
-    cfg = CameraConfig(source=str(SHARED / "faces" / "media" / video), interval_s=2.0, loop=True, realtime=realtime)
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
 
-    async def go() -> None:
-        sampler = FaceSampler(cfg, analyzer)
-        task = asyncio.create_task(sampler.run(lambda o: None))
-        await asyncio.sleep(3)
-        c0, t0 = time.process_time(), time.monotonic()
-        await asyncio.sleep(seconds)
-        share = (time.process_time() - c0) / (time.monotonic() - t0)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        mode = "realtime" if realtime else "stepped"
-        print(f"sampling loop at one sample / 2 s on {video} ({mode}): {100 * share:.2f}% of one core "
-              f"over {seconds:.0f} s")
 
-    asyncio.run(go())
+def quiet_watch(analyzer: FaceAnalyzer, room: np.ndarray, rng: np.random.Generator) -> RoomWatch:
+    """A RoomWatch that has seen the room empty long enough to be on cheap looks."""
+    watch = RoomWatch(analyzer)
+    for t in range(EMPTY_BEFORE_WATCH + 1):
+        watch.analyze(sample(room, rng), float(t))
+    assert watch.last_look is Look.MOTION
+    return watch
+
+
+def summary(name: str, ours: list[float], peer: list[float]) -> str:
+    return (f"{name}: ours mean {np.mean(ours):.2f} ms (median {np.median(ours):.2f}, p95 "
+            f"{np.percentile(ours, 95):.2f}), peer mean {np.mean(peer):.2f} ms (median {np.median(peer):.2f}); "
+            f"peer / ours {np.mean(peer) / np.mean(ours):.1f}x (means), n={len(ours)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--idle-seconds", type=float, default=60)
+    parser.add_argument("--fer-data", required=True)
+    parser.add_argument("--peer-python", required=True, help="the peer venv's interpreter (OpenCV 4)")
+    parser.add_argument("--cycles", type=int, default=2, help=f"empty-room cycles of {FULL_EVERY} samples")
+    parser.add_argument("--entering", type=int, default=30, help="person-entering trials")
     args = parser.parse_args()
+    cv2.setNumThreads(1)
+    print(f"OpenCV {cv2.__version__}, load {os.getloadavg()}")
     analyzer = FaceAnalyzer(CameraConfig(), ModelsConfig())
-    per_frame(analyzer)
-    for video in ("WolfgangLanger_Pexels.mp4", "no_face.mp4"):
-        for realtime in (True, False):
-            idle_share(analyzer, args.idle_seconds, video, realtime)
+    peer = Peer(args.peer_python, args.fer_data)
+    rng = np.random.default_rng(0)
+    room, face = room_background(SHARED / "data" / "faces"), frame_640x480()
+    photo = cv2.imread(str(SHARED / "data" / "faces" / "media" / "single_face.jpg"))
+    photo_px = max(analyzer.detector.detect(photo), key=lambda d: d.size).size
+    person = with_person(room, photo, photo_px, 80, (0.6, 0.45))
+    assert len(analyzer.analyze(face, 0.0)) == 1 and analyzer.analyze(room, 0.0) == []
+
+    # a face, and the full search of the empty room (as every sample of it cost before the watch)
+    watch_face = RoomWatch(analyzer)
+    rows: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in ("face", "full", "empty", "entering")}
+    for _ in range(100):
+        f = sample(face, rng)
+        rows["face"][0].append(timed(lambda f=f: watch_face.analyze(f, 0.0)))
+        rows["face"][1].append(peer.read(f)[0])
+        e = sample(room, rng)
+        rows["full"][0].append(timed(lambda e=e: analyzer.analyze(e, 0.0)))
+        rows["full"][1].append(peer.read(e)[0])
+    # the empty room as the daemon sees it: whole cycles, so the periodic full searches count
+    watch = quiet_watch(analyzer, room, rng)
+    looks = []
+    for _ in range(args.cycles * FULL_EVERY):
+        e = sample(room, rng)
+        rows["empty"][0].append(timed(lambda e=e: watch.analyze(e, 0.0)))
+        looks.append(watch.last_look)
+        rows["empty"][1].append(peer.read(e)[0])
+    for _ in range(args.entering):
+        watch = quiet_watch(analyzer, room, rng)
+        p = sample(person, rng)
+        rows["entering"][0].append(timed(lambda p=p, w=watch: w.analyze(p, 0.0)))
+        assert watch.last_look is Look.FULL
+        rows["entering"][1].append(peer.read(p)[0])
+    print(summary("a face", *rows["face"]))
+    print(summary("empty room, cheap looks (the daemon)", *rows["empty"]))
+    print(f"  looks: {', '.join(f'{k} {looks.count(k)}' for k in Look)}")
+    print(summary("empty room, full search every sample", *rows["full"]))
+    print(summary("person entering (first sample)", *rows["entering"]))
+    print(f"load {os.getloadavg()}")
+    peer.close()
 
 
 if __name__ == "__main__":
