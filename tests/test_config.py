@@ -128,3 +128,16 @@ def test_a_yaml_error_is_one_line_with_its_position(tmp_path):
         load_config(bad)
     (problem,) = err.value.problems
     assert "\n" not in problem and "(line 3, column 2)" in problem, problem
+
+
+def test_scan_workers_must_be_a_count_and_zero_means_the_cores_but_one():
+    from moodshuffle.library.workers import scan_workers
+
+    for bad in (-1, 65, 1.5, "two"):
+        with pytest.raises(ConfigError, match=r"library\.scan_workers"):
+            parse_config({"library": {"scan_workers": bad}})
+    assert parse_config({"library": {"scan_workers": 3}}).library.scan_workers == 3
+    import os
+
+    assert scan_workers(0) == max(1, len(os.sched_getaffinity(0)) - 1)
+    assert scan_workers(5) == 5

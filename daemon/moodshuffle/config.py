@@ -84,6 +84,8 @@ class LibraryConfig:
     rescan_interval_h: float = field(default=24.0, metadata=_range(0, 24 * 365))
     #: days a play, skip or like stays in the listening history (and teaches the taste model)
     history_days: float = field(default=180.0, metadata=_range(1, 3650))
+    #: processes analysing tracks in a scan, one music model each; 0: the cores but one (at least 1)
+    scan_workers: int = field(default=0, metadata=_range(0, 64))
 
     def resolved_index_path(self) -> Path:
         if self.index_path:

@@ -7,7 +7,9 @@ re-analysis. An unchanged file whose tags were never read into the current schem
 from before the genre, v5) has only its tags read again: upgrading costs seconds, not a rescan
 of the audio. Vanished files are forgotten. A file that cannot be decoded is recorded as
 failed with the reason and never stops the scan. Every track is committed on its own, so a
-scan killed at any moment loses at most the track in progress and the next scan resumes.
+scan killed at any moment loses at most the tracks in progress and the next scan resumes.
+Tracks are analysed in ``library.scan_workers`` processes (``library/workers.py``); this
+process alone writes the index.
 
 A library folder that is missing or cannot be listed (a USB disk or NAS not mounted yet) is
 *unavailable*, not empty: its tracks stay in the index untouched and the report names it, and
@@ -28,7 +30,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -120,9 +122,8 @@ def scan_library(
 ) -> ScanReport:
     """Bring the index at ``library.resolved_index_path()`` up to date with ``library.paths``.
     Blocking (run it in a worker thread); ``should_stop`` is polled between tracks."""
-    from moodshuffle.library.analysis import analyse
-    from moodshuffle.library.decode import DecodeError
     from moodshuffle.library.music_model import model_identity
+    from moodshuffle.library.workers import TrackAnalysts, scan_workers
 
     started = time.monotonic()
     report = ScanReport()
@@ -151,42 +152,49 @@ def scan_library(
             report.removed += 1
 
         report.retagged, report.stopped = _read_tags_again(db, untagged, should_stop)
-        model = None
-        total = len(todo)
-        for done, path in enumerate(sorted(todo)):
-            if report.stopped or (should_stop is not None and should_stop()):
-                report.stopped = True
-                break
-            size, mtime = files[path]
-            try:
-                fp = fingerprint(Path(path), size)
-            except OSError as exc:
-                report.failed.append((path, f"unreadable: {exc.strerror}"))
-                log.warning("cannot read %s: %s", printable(path), exc.strerror)
-                continue
-            if path not in known and fp in vanished:
-                old_path, track_id = vanished.pop(fp)
-                db.execute("UPDATE tracks SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
-                           (path, size, mtime, track_id))
-                report.renamed += 1
-                continue
-            if model is None:
-                from moodshuffle.library.music_model import MusicEmotionModel
+        total, fingerprints = len(todo), {}
+        handled = 0
 
-                model = MusicEmotionModel(Path(models.music), models.num_threads)
-            tags = read_tags(Path(path))
-            try:
-                f = analyse(Path(path), model)
-                _upsert(db, path, size, mtime, fp, tags, f, None, model_id)
-                report.analysed += 1
-            except DecodeError as exc:
-                _upsert(db, path, size, mtime, fp, tags, None, str(exc), model_id)
-                report.failed.append((path, str(exc)))
-                log.warning("cannot analyse %s: %s", printable(path), printable(str(exc)))
-            if progress is not None:
-                elapsed = time.monotonic() - started
-                rate = (done + 1) / elapsed if elapsed > 0 else 0.0
-                progress(ScanProgress(done + 1, total, path, rate, (total - done - 1) / rate if rate else 0.0))
+        def to_analyse() -> Iterator[str]:
+            """The paths to analyse, in order; renames and unreadable files are dealt with here."""
+            nonlocal handled
+            for path in sorted(todo):
+                if report.stopped or (should_stop is not None and should_stop()):
+                    report.stopped = True
+                    return
+                size, mtime = files[path]
+                try:
+                    fp = fingerprint(Path(path), size)
+                except OSError as exc:
+                    handled += 1
+                    report.failed.append((path, f"unreadable: {exc.strerror}"))
+                    log.warning("cannot read %s: %s", printable(path), exc.strerror)
+                    continue
+                if path not in known and fp in vanished:
+                    handled += 1
+                    old_path, track_id = vanished.pop(fp)
+                    db.execute("UPDATE tracks SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                               (path, size, mtime, track_id))
+                    report.renamed += 1
+                    continue
+                fingerprints[path] = fp
+                yield path
+
+        with TrackAnalysts(models, scan_workers(library.scan_workers)) as analysts:
+            for path, result in analysts.analyse(to_analyse()):
+                size, mtime = files[path]
+                _upsert(db, path, size, mtime, fingerprints.pop(path), result.tags, result.features, result.error,
+                        model_id)
+                handled += 1
+                if result.error is None:
+                    report.analysed += 1
+                else:
+                    report.failed.append((path, result.error))
+                    log.warning("cannot analyse %s: %s", printable(path), printable(result.error))
+                if progress is not None:
+                    elapsed = time.monotonic() - started
+                    rate = handled / elapsed if elapsed > 0 else 0.0
+                    progress(ScanProgress(handled, total, path, rate, (total - handled) / rate if rate else 0.0))
         for old_path, _ in vanished.values():
             db.execute("DELETE FROM tracks WHERE path = ?", (old_path,))
             report.removed += 1
