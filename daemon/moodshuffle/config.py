@@ -23,7 +23,7 @@ import yaml
 
 from moodshuffle.domain.policy import Policy
 from moodshuffle.logs import printable
-from moodshuffle.paths import MODELS_DIR, state_dir
+from moodshuffle.paths import MODELS_DIR, PathMap, state_dir
 
 if typing.TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -86,6 +86,8 @@ class LibraryConfig:
     history_days: float = field(default=180.0, metadata=_range(1, 3650))
     #: processes analysing tracks in a scan, one music model each; 0: the cores but one (at least 1)
     scan_workers: int = field(default=0, metadata=_range(0, 64))
+    #: "LOCAL -> STORED" folder rewrites, for an index scanned here and used elsewhere (paths.PathMap)
+    path_map: list[str] = field(default_factory=list)
 
     def resolved_index_path(self) -> Path:
         if self.index_path:
@@ -278,6 +280,11 @@ def _check_semantics(cfg: Config, problems: list[str]) -> None:
             problems.append(f"mqtt.{key}: file not found: {value}")
     if not cfg.library.paths:
         problems.append("library.paths: must name at least one folder")
+    for i, entry in enumerate(cfg.library.path_map):
+        try:
+            PathMap([entry])
+        except ValueError as exc:
+            problems.append(f"library.path_map[{i}]: {exc}")
 
 def parse_config(data: Any) -> Config:
     """Validate a parsed YAML document into a Config; raise ConfigError listing every problem."""

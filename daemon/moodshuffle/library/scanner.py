@@ -40,7 +40,7 @@ from moodshuffle.library.files import LibraryFiles, find_audio_files
 from moodshuffle.library.index import connect
 from moodshuffle.library.tags import TrackTags, read_tags
 from moodshuffle.logs import printable
-from moodshuffle.paths import is_inside
+from moodshuffle.paths import PathMap, is_inside
 
 if TYPE_CHECKING:
     from moodshuffle.library.analysis import TrackFeatures
@@ -130,11 +130,14 @@ def scan_library(
     model_id = model_identity(Path(models.music))
     db = connect(library.resolved_index_path(), check=True)
     try:
-        found = find_audio_files(library.resolved_paths())
+        # the index holds paths as library.path_map stores them; files are opened where they are here
+        pmap = PathMap(library.path_map)
+        found = _stored(find_audio_files(library.resolved_paths()), pmap)
+        roots = [Path(pmap.stored(os.path.abspath(r))) for r in library.resolved_paths()]
         files = found.files
         known = {row[0]: _Known(*row[1:]) for row in
                  db.execute("SELECT path, id, size, mtime_ns, fingerprint, model, genre IS NULL FROM tracks")}
-        kept = _keep_unavailable(known, found, library.resolved_paths(), report)
+        kept = _keep_unavailable(known, found, roots, report)
         for path, reason in found.problems:
             report.failed.append((path, reason))
             log.warning("cannot analyse %s: %s", printable(path), reason)
@@ -151,8 +154,8 @@ def scan_library(
             db.execute("DELETE FROM tracks WHERE path = ?", (p,))
             report.removed += 1
 
-        report.retagged, report.stopped = _read_tags_again(db, untagged, should_stop)
-        total, fingerprints = len(todo), {}
+        report.retagged, report.stopped = _read_tags_again(db, untagged, pmap, should_stop)
+        total, fingerprints = len(todo), {}  # local path -> (stored path, fingerprint)
         handled = 0
 
         def to_analyse() -> Iterator[str]:
@@ -164,7 +167,7 @@ def scan_library(
                     return
                 size, mtime = files[path]
                 try:
-                    fp = fingerprint(Path(path), size)
+                    fp = fingerprint(Path(pmap.local(path)), size)
                 except OSError as exc:
                     handled += 1
                     report.failed.append((path, f"unreadable: {exc.strerror}"))
@@ -177,14 +180,15 @@ def scan_library(
                                (path, size, mtime, track_id))
                     report.renamed += 1
                     continue
-                fingerprints[path] = fp
-                yield path
+                local = pmap.local(path)
+                fingerprints[local] = (path, fp)
+                yield local
 
         with TrackAnalysts(models, scan_workers(library.scan_workers)) as analysts:
-            for path, result in analysts.analyse(to_analyse()):
+            for local, result in analysts.analyse(to_analyse()):
+                path, fp = fingerprints.pop(local)
                 size, mtime = files[path]
-                _upsert(db, path, size, mtime, fingerprints.pop(path), result.tags, result.features, result.error,
-                        model_id)
+                _upsert(db, path, size, mtime, fp, result.tags, result.features, result.error, model_id)
                 handled += 1
                 if result.error is None:
                     report.analysed += 1
@@ -204,17 +208,26 @@ def scan_library(
     return report
 
 
-def _read_tags_again(db: sqlite3.Connection, paths: list[str],
+def _read_tags_again(db: sqlite3.Connection, paths: list[str], pmap: PathMap,
                      should_stop: Callable[[], bool] | None) -> tuple[int, bool]:
     """Read the tags of the unchanged files ``paths`` into their rows, one commit each (a
     killed scan resumes where it stopped); returns (files read, stopped early)."""
     for done, path in enumerate(paths):
         if should_stop is not None and should_stop():
             return done, True
-        tags = read_tags(Path(path))
+        tags = read_tags(Path(pmap.local(path)))
         db.execute("UPDATE tracks SET title = ?, artist = ?, album = ?, genre = ? WHERE path = ?",
                    (tags.title, tags.artist, tags.album, tags.genre, path))
     return len(paths), False
+
+
+def _stored(found: LibraryFiles, pmap: PathMap) -> LibraryFiles:
+    """``found`` with the paths the index stores (problems keep the paths they have here)."""
+    if not pmap.rules:
+        return found
+    return LibraryFiles({pmap.stored(p): v for p, v in found.files.items()}, found.problems,
+                        {pmap.stored(p): why for p, why in found.unavailable.items()},
+                        [pmap.stored(p) for p in found.empty_roots])
 
 
 def _keep_unavailable(known: dict[str, _Known], found: LibraryFiles, roots: list[Path], report: ScanReport) -> set[str]:
