@@ -18,7 +18,7 @@ from moodshuffle.perceive.room import (
     escalate,
     plan,
 )
-from moodshuffle.perceive.watch import CHANGE_LEVEL, glance_motion, place_mask, small_grey
+from moodshuffle.perceive.watch import CHANGE_LEVEL, DIM_CHANGE_LEVEL, glance_motion, place_mask, small_grey
 
 FACE = ((0.4, 0.4, 0.5, 0.55),)
 
@@ -112,3 +112,18 @@ def test_the_small_grey_image_keeps_the_aspect_of_every_frame_layout():
         small = small_grey(frame)
         assert small.ndim == 2 and small.shape[1] == 80
         assert abs(small.shape[0] / 80 - frame.shape[0] / frame.shape[1]) < 0.02
+
+
+def test_a_change_of_light_over_the_whole_room_is_no_motion():
+    rng = np.random.default_rng(4)
+    room = rng.integers(60, 180, (60, 80), dtype=np.uint8)
+    assert glance_motion(room + 30, [room], ()).motion == 0.0
+
+
+def test_in_a_dim_room_a_change_of_a_few_grey_levels_is_motion():
+    room = np.full((60, 80), 10, np.uint8)
+    person = room.copy()
+    person[20:40, 30:40] = 10 + DIM_CHANGE_LEVEL + 2  # far below CHANGE_LEVEL
+    assert glance_motion(person, [room], ()).motion >= MOTION_SHARE
+    bright, bright_person = room + 100, person + 100
+    assert glance_motion(bright_person, [bright], ()).motion == 0.0

@@ -63,6 +63,21 @@ def test_a_person_who_stays_is_searched_in_full_and_found_at_every_sample(room, 
         assert watch.last_look is Look.FULL
 
 
+def test_in_a_dim_room_a_person_walking_in_is_found_and_the_empty_room_stays_cheap(room, people, analyzer):
+    # at a tenth of the light the full search needs CLAHE, and the changes are a few grey levels
+    dim = (room * 0.1).astype(np.uint8)
+    rng = np.random.default_rng(5)
+    watch = RoomWatch(analyzer)
+    looks = []
+    for t in range(40):
+        assert watch.analyze(sample(dim, rng), float(t)) == []
+        looks.append(watch.last_look)
+    assert looks[EMPTY_BEFORE_WATCH:].count(Look.FULL) == 0
+    for photo, photo_px in people[:6]:
+        scene = (with_person(room, photo, photo_px, 80, (0.5, 0.5)) * 0.1).astype(np.uint8)
+        assert samples_until_found(RoomWatch(analyzer).analyze, dim, scene, EMPTY_BEFORE_WATCH + 3, rng) <= 2
+
+
 def test_a_malformed_frame_is_refused_before_any_look(analyzer):
     with pytest.raises(ValueError, match="uint8"):
         RoomWatch(analyzer).analyze(np.zeros((480, 640, 3), np.float32), 0.0)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from moodshuffle.domain.observations import FaceObservation
-from moodshuffle.perceive.faces import Detection, FaceAnalyzer, check_frame
+from moodshuffle.perceive.faces import DARK_MEAN, Detection, FaceAnalyzer, check_frame
 from moodshuffle.perceive.room import Box, Glance, Look, RoomHistory, after, escalate, plan
 
 #: width of the grey image motion is measured on (80 x 60 for a 4:3 frame: 8x8 pixels averaged,
@@ -25,8 +25,10 @@ from moodshuffle.perceive.room import Box, Glance, Look, RoomHistory, after, esc
 SMALL_WIDTH = 80
 #: the last samples' small images a new one is compared with
 REFERENCE_FRAMES = 3
-#: a small pixel changed when it differs by more than this (0..255 grey levels)
+#: a small pixel changed when it differs by more than this (0..255 grey levels) in a room as
+#: bright as DARK_MEAN or brighter, and by more than DIM_CHANGE_LEVEL in the darkest
 CHANGE_LEVEL = 18
+DIM_CHANGE_LEVEL = 4
 #: the last faces' places are searched for motion this much wider than their boxes, each side
 PLACE_MARGIN = 0.5
 
@@ -36,9 +38,9 @@ def small_grey(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
     size = (SMALL_WIDTH, max(1, round(SMALL_WIDTH * h / w)))
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    if small.ndim == 2:
-        return small
-    return cv2.cvtColor(small, cv2.COLOR_BGRA2GRAY if small.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if small.ndim == 3:
+        small = cv2.cvtColor(small, cv2.COLOR_BGRA2GRAY if small.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    return small
 
 
 def place_mask(shape: tuple[int, ...], places: tuple[Box, ...]) -> np.ndarray | None:
@@ -57,14 +59,21 @@ def place_mask(shape: tuple[int, ...], places: tuple[Box, ...]) -> np.ndarray | 
 
 def glance_motion(small: np.ndarray, references: list[np.ndarray], places: tuple[Box, ...]) -> Glance:
     """Motion of ``small`` against each of ``references`` (the largest share changed counts),
-    overall and inside ``places``. No reference of the same size: everything changed."""
+    overall and inside ``places``; a pixel changed when it differs by more than the change level
+    (CHANGE_LEVEL, less in a dim room) beyond the median difference. No reference of the same
+    size: everything changed."""
     same = [r for r in references if r.shape == small.shape]
     if not same:
         return Glance(1.0, 1.0)
     mask = place_mask(small.shape, places)
+    # a dim room's changes are a few grey levels (the full search brightens it, CLAHE): the level
+    # falls with the brightness, down to DIM_CHANGE_LEVEL
+    level = max(DIM_CHANGE_LEVEL, CHANGE_LEVEL * min(1.0, float(small.mean()) / DARK_MEAN))
     motion = place_motion = 0.0
     for ref in same:
-        changed = cv2.absdiff(small, ref) > CHANGE_LEVEL
+        diff = small.astype(np.int16) - ref
+        # less the typical difference: a change of exposure or light over the whole room is no motion
+        changed = np.abs(diff - np.median(diff)) > level
         motion = max(motion, float(changed.mean()))
         if mask is not None and mask.any():
             place_motion = max(place_motion, float(changed[mask].mean()))
