@@ -166,8 +166,9 @@ def scan_library(
                     report.stopped = True
                     return
                 size, mtime = files[path]
+                local = pmap.local(path)
                 try:
-                    fp = fingerprint(Path(pmap.local(path)), size)
+                    fp = fingerprint(Path(local), size)
                 except OSError as exc:
                     handled += 1
                     report.failed.append((path, f"unreadable: {exc.strerror}"))
@@ -180,7 +181,6 @@ def scan_library(
                                (path, size, mtime, track_id))
                     report.renamed += 1
                     continue
-                local = pmap.local(path)
                 fingerprints[local] = (path, fp)
                 yield local
 
