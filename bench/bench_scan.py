@@ -55,12 +55,19 @@ def workers_of(pid: int) -> list[int]:
     return out
 
 
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class PeakMemory:
-    """Polls the RSS of this process and of each of its workers every 0.2 s while running."""
+    """Polls the RSS of this process and of each of its workers every 0.2 s while running, and
+    each worker's CPU seconds (the last reading before it ended)."""
 
     def __init__(self) -> None:
         self.parent = 0.0
         self.workers: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
         self._thread.start()
@@ -71,6 +78,7 @@ class PeakMemory:
             for pid in workers_of(os.getpid()):
                 with contextlib.suppress(OSError):
                     self.workers[pid] = max(self.workers.get(pid, 0.0), rss_mb(pid))
+                    self.cpu[pid] = cpu_s(pid)
 
     def stop(self) -> None:
         self._stop.set()
@@ -89,13 +97,17 @@ def throughput(files: list[Path], counts: list[int]) -> None:
             memory = PeakMemory()
             load0 = os.getloadavg()[0]
             t0 = time.monotonic()
+            c0 = os.times()
             report = scan_library(cfg, ModelsConfig())
             wall = time.monotonic() - t0
             memory.stop()
+            own = os.times().user + os.times().system - c0.user - c0.system
             each = ", ".join(f"{m:.0f}" for m in sorted(memory.workers.values())) or "-"
             print(f"{workers} worker(s): {report.analysed} tracks in {wall:.1f} s = {report.analysed / wall:.2f} "
                   f"tracks/s (worker start included); peak RSS scanning process {memory.parent:.0f} MB, "
-                  f"workers {each} MB; load {load0:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
+                  f"workers {each} MB; CPU s: scanning process {own:.1f}, workers "
+                  f"{', '.join(f'{c:.1f}' for c in sorted(memory.cpu.values())) or '-'} "
+                  f"(of a wall {wall:.1f} s); load {load0:.2f} -> {os.getloadavg()[0]:.2f}", flush=True)
 
 
 def main() -> None:
