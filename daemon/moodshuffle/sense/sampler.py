@@ -30,7 +30,8 @@ log = logging.getLogger("moodshuffle.camera")
 
 
 class FrameAnalyzer(Protocol):
-    """What the sampler needs of ``perceive.faces.FaceAnalyzer``."""
+    """What the sampler needs of an analyser: ``perceive.watch.RoomWatch`` in the daemon (the
+    full search of ``perceive.faces.FaceAnalyzer`` only when the room asks for it)."""
 
     def analyze(self, frame_bgr: np.ndarray, timestamp: float) -> list[FaceObservation]: ...
 
