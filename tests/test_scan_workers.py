@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +80,38 @@ def test_a_music_model_the_workers_cannot_load_stops_the_scan_naming_it(music, t
     cfg = LibraryConfig(paths=[str(music)], index_path=str(tmp_path / "index.sqlite3"), scan_workers=2)
     with pytest.raises(ModelError, match="music_emotion.tflite"):
         scan_library(cfg, ModelsConfig(music=str(broken)))
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        with contextlib.suppress(OSError):
+            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_end_when_their_scan_is_killed_alone(music, tmp_path):
+    script = textwrap.dedent(f"""
+        from moodshuffle.config import LibraryConfig, ModelsConfig
+        from moodshuffle.library.scanner import scan_library
+        cfg = LibraryConfig(paths=[{str(music)!r}], index_path={str(tmp_path / "i.sqlite3")!r}, scan_workers=2)
+        scan_library(cfg, ModelsConfig(), progress=lambda p: print(p.done, flush=True))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    workers = children(proc.pid)
+    assert len(workers) >= 2
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(running(p) for p in workers), "workers outlived their scan"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,6 +34,8 @@ from moodshuffle.runtime import ModelError
 
 #: tracks handed to each worker ahead of the one it works on, so none waits for the next path
 IN_FLIGHT_PER_WORKER = 2
+#: seconds between a worker's checks that its scanning process is still there
+PARENT_CHECK_S = 1.0
 
 
 def scan_workers(configured: int) -> int:
@@ -66,9 +70,20 @@ _model: QuadrantModel | None = None
 _model_error: ModelError | None = None
 
 
+def _exit_with(parent: int) -> None:
+    """End this worker once its scanning process is gone (``kill -9`` leaves workers waiting on
+    their queue for ever otherwise, each holding a model)."""
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _start_worker(model_path: str, num_threads: int) -> None:
     global _model, _model_error
     from moodshuffle.library.music_model import MusicEmotionModel
+
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True, name="parent-watch").start()
 
     try:
         _model = MusicEmotionModel(Path(model_path), num_threads)
