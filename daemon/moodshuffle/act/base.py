@@ -43,6 +43,10 @@ class Player(CoreListener, abc.ABC):
 
 def open_player(cfg: PlayerConfig, reports: PlayerReports, loop: asyncio.AbstractEventLoop | None = None) -> Player:
     """The back-end ``cfg.backend`` names, started (an MPD player connects in the background)."""
+    if cfg.backend == "mpd":
+        from moodshuffle.act.mpd_player import MpdPlayer
+
+        return MpdPlayer(cfg.mpd, reports, cfg.volume, loop)
     from moodshuffle.act.player import VlcPlayer
 
     return VlcPlayer(cfg, reports, loop)
