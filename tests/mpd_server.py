@@ -27,6 +27,8 @@ class MpdServer:
     music: Path
     port: int = 0
     mopidy: bool = False
+    #: more MPD configuration (an extra audio output: Snapcast's FIFO)
+    extra: str = ""
     proc: subprocess.Popen | None = None
 
     def start(self) -> MpdServer:
@@ -50,7 +52,7 @@ class MpdServer:
             conf.write_text("\n".join([
                 f'music_directory "{self.music}"', f'db_file "{self.folder / "db"}"',
                 f'state_file "{self.folder / "state"}"', 'bind_to_address "127.0.0.1"', f'port "{self.port}"',
-                'audio_output {', '  type "null"', '  name "null"', '  mixer_type "software"', '}',
+                'audio_output {', '  type "null"', '  name "null"', '  mixer_type "software"', '}', self.extra,
             ]) + "\n")
             self.proc = subprocess.Popen([MPD, "--no-daemon", "--stderr", str(conf)], stdout=log, stderr=log)
         log.close()
