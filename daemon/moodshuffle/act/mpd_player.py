@@ -1,17 +1,15 @@
-"""The MPD player (adapter: python-mpd2's asyncio client): MPD or Mopidy (mopidy-mpd) plays, the
-daemon owns only the upcoming part of MPD's queue.
+"""The MPD player (adapter: python-mpd2's asyncio client) for MPD or Mopidy (mopidy-mpd): the
+daemon owns only the songs after the current one in MPD's queue.
 
-It plays what it is asked (``PlayRequested``: the song is queued after the current one and played;
-one already queued is played where it is) and keeps the songs after the current one equal to the
-daemon's upcoming list (``mpd_queue.plan``: the songs a person queued there stay first). What
-MPD's other clients do is reported as the controller's own inputs: a song MPD moved to by itself
-before the current one ended (``next``, a choice) is ``track_changed``, pause/play and volume are
-``player_command`` and ``set_volume``. A song that never starts (MPD skips a file it cannot open;
+It plays what it is asked (queued after the current song, or where it is queued) and keeps the
+songs after the current one equal to the daemon's list (``mpd_queue.plan``; a person's first).
+What other clients do comes back as the controller's own inputs: a song MPD moved to before the
+current one ended (``next``, a choice) is ``track_changed``, pause/play and volume are
+``player_command`` and ``set_volume``. A song that never starts (MPD skips a file it cannot open,
 Mopidy stalls at 0 s: given up after STALL_S) is ``track_failed``: the music goes on.
 
-Threads: the connection lives on an event loop of its own, in its own thread, so a slow or gone
-MPD never holds up the daemon; the connection comes back with back-off (1 s doubling to 30 s)
-after MPD restarts. Reports are delivered on the loop given to the constructor.
+The connection lives on an event loop in a thread of its own (a slow or gone MPD never holds up
+the daemon) and comes back with back-off after MPD restarts; reports go to the loop given.
 """
 
 from __future__ import annotations
@@ -50,27 +48,20 @@ class MpdPlayer(Player):
 
     def __init__(self, cfg: MpdConfig, reports: PlayerReports, volume: int,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
-        self._cfg = cfg
-        self._reports = reports
-        self._report_loop = loop
-        self._volume = volume
-        self._mpd_volume = -1  # MPD's volume when last seen (-1: not yet): a change is a person's
+        self._cfg, self._reports, self._report_loop, self._volume = cfg, reports, loop, volume
+        self._mpd_volume: int | None = None  # MPD's when last seen (None: no mixer): a change is a person's
         self._wanted: tuple[Track, ...] = ()
         self._requested: Track | None = None
-        self._pending = False  # the requested track (or a stop) is still to be asked of MPD
-        self._paused = False
+        self._pending = self._paused = False  # _pending: the request is still to be asked of MPD
         self._ours: dict[int, Track] = {}  # MPD song id -> the track the daemon queued there
         self._failed: set[int] = set()
         self._playing_id: int | None = None
         self._playing: Track | None = None  # the track of _playing_id, when it is the daemon's
-        self._playing_uri = ""
-        self._started = False
-        self._since = 0.0
+        self._playing_uri, self._started, self._since = "", False, 0.0
+        self._left: int | None = None  # the song id MPD played before the daemon's latest play
         self._position = (0.0, 0.0, False)  # elapsed, when seen (monotonic), advancing
         self._mpd_state = ""
-        self._music_directory = cfg.music_directory
-        self._file_uris = False
-        self._closing = False
+        self._music_directory, self._file_uris, self._closing = cfg.music_directory, False, False
         self.connected = threading.Event()
         self._own = asyncio.new_event_loop()
         self._wake = asyncio.Event()
@@ -193,13 +184,13 @@ class MpdPlayer(Player):
         mine = {self._uri(t): t for t in (*self._wanted, *([self._requested] if self._requested else []))}
         self._ours = {int(s["id"]): mine[s["file"]] for s in queue if s["file"] in mine}
         status = await client.status()
-        current = self._ours.get(int(status.get("songid", -1)))
+        current = self._ours.get(_int(status, "songid") or -1)
         if self._requested is not None and (current is None or current.track_id != self._requested.track_id):
             self._pending = True  # MPD restarted without it: play it again
-        self._playing_id = int(status["songid"]) if "songid" in status else None
+        self._playing_id = _int(status, "songid")
         self._playing_uri = next((s["file"] for s in queue if s.get("id") == status.get("songid")), "")
         self._mpd_state = ""  # a changed state from before the restart is not a person's command
-        self._mpd_volume = int(status.get("volume", -1))  # set to the daemon's by the first reconcile
+        self._mpd_volume = _int(status, "volume")  # set to the daemon's by the first reconcile
         watcher = asyncio.ensure_future(self._watch(client))
         try:
             while True:
@@ -228,7 +219,7 @@ class MpdPlayer(Player):
         if self._paused != (status["state"] == "pause") and self._playing_id is not None:
             self._mpd_state = "pause" if self._paused else "play"
             await (client.pause(1) if self._paused else client.play())
-        if self._mpd_volume >= 0 and self._mpd_volume != self._volume:
+        if self._mpd_volume is not None and self._mpd_volume != self._volume:
             await client.setvol(self._volume)
             self._mpd_volume = self._volume
         await self._sync(client, status)
@@ -236,16 +227,18 @@ class MpdPlayer(Player):
     async def _observe(self, client: MPDClient, status: dict[str, str]) -> None:
         """Report what MPD did since the last look (its other clients, or by itself)."""
         now = time.monotonic()
-        state, songid = status["state"], int(status["songid"]) if "songid" in status else None
-        volume = int(status.get("volume", -1))
-        if volume >= 0 and self._mpd_volume >= 0 and volume != self._mpd_volume:
+        state, songid, volume = status["state"], _int(status, "songid"), _int(status, "volume")
+        if volume is not None and self._mpd_volume is not None and volume != self._mpd_volume:
             self._volume = volume
             self._report(self._reports.set_volume, volume)
         self._mpd_volume = volume
-        if songid != self._playing_id and not self._pending:
+        # a server slow to start a song shows none, or the one it left (Mopidy), for a moment
+        starting = self._playing is not None and not self._started and now - self._since < STALL_S
+        if songid != self._playing_id and not self._pending and not (starting and songid in (None, self._left)):
             song = await client.currentsong() if songid is not None else {}
             self._moved(songid, str(song.get("file", "")), now)
-        elif state == "stop" and self._playing is not None and not self._started and not self._pending:
+        elif state == "stop" and self._playing is not None and not self._started and not self._pending \
+                and ("error" in status or not starting):
             # MPD gave up on the song it was asked to start (it stops when nothing follows)
             self._fail(self._playing, f"MPD could not play it: {status.get('error', 'it stopped')}")
         elif self._mpd_state and state != self._mpd_state and self._playing_id is not None:
@@ -305,7 +298,7 @@ class MpdPlayer(Player):
         if self._playing is not None and self._started:
             self._report(self._reports.track_stopped, self._playing.track_id, round(self._heard(time.monotonic()), 1))
         queue = await client.playlistinfo()
-        at = int(status["song"]) + 1 if "song" in status else len(queue)
+        at = song + 1 if (song := _int(status, "song")) is not None else len(queue)
         songid = next((int(s["id"]) for s in queue[at:] if int(s["id"]) in self._ours and s["file"] == uri), None)
         try:
             if songid is None:
@@ -315,13 +308,14 @@ class MpdPlayer(Player):
         except mpd.CommandError as exc:
             self._fail(track, f"MPD cannot play it: {exc}")
             return
-        self._playing_id, self._playing_uri, self._playing = songid, uri, track
+        self._left, self._playing_id, self._playing_uri, self._playing = self._playing_id, songid, uri, track
         self._started, self._since, self._mpd_state, self._paused = False, time.monotonic(), "play", False
 
     async def _sync(self, client: MPDClient, status: dict[str, str]) -> None:
         """The songs after the current one: a person's first, then the daemon's upcoming list."""
         queue = [Song(int(s["id"]), str(s["file"])) for s in await client.playlistinfo()]
-        current = int(status["song"]) if "song" in status else None
+        # the song the daemon asked for is the current one even where MPD's status lags (Mopidy)
+        current = next((i for i, song in enumerate(queue) if song.songid == self._playing_id), _int(status, "song"))
         by_uri: dict[str, Track] = {}
         for t in self._wanted:
             uri = self._uri(t)
@@ -344,3 +338,9 @@ class MpdPlayer(Player):
 
     def _uri(self, track: Track) -> str | None:
         return path_to_uri(track.path, self._music_directory, self._file_uris)
+
+
+def _int(status: dict[str, str], key: str) -> int | None:
+    """A number of MPD's status, None when absent (Mopidy may send ``song: None``)."""
+    value = str(status.get(key, ""))
+    return int(value) if value.lstrip("-").isdigit() else None
