@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moodshuffle.act.base import open_player
 from moodshuffle.act.mpd_player import MpdPlayer
-from moodshuffle.config import MpdConfig
+from moodshuffle.config import MpdConfig, PlayerConfig
 from moodshuffle.core import PauseRequested, PlayerAction, PlayRequested, QueueReordered, ReorderReason, VolumeChanged
 from moodshuffle.domain.emotions import Emotion
 from moodshuffle.domain.mood import MoodState
@@ -213,3 +214,12 @@ def test_the_player_comes_back_after_mpd_restarts(player, reports, server, music
     server.start()
     assert player.connected.wait(10)
     wait_tail(server, ["clip3.opus"])
+
+
+def test_the_backend_setting_picks_the_mpd_player(server):
+    mpd = MpdConfig(host="127.0.0.1", port=server.port, music_directory=str(server.music))
+    player = open_player(PlayerConfig(backend="mpd", mpd=mpd), Reports())
+    try:
+        assert isinstance(player, MpdPlayer) and player.connected.wait(10)
+    finally:
+        player.close()
