@@ -59,6 +59,7 @@ class MpdPlayer(Player):
         self._playing: Track | None = None  # the track of _playing_id, when it is the daemon's
         self._playing_uri, self._started, self._since = "", False, 0.0
         self._left: int | None = None  # the song id MPD played before the daemon's latest play
+        self._synced: tuple[object, ...] = ()
         self._position = (0.0, 0.0, False)  # elapsed, when seen (monotonic), advancing
         self._mpd_state = ""
         self._music_directory, self._file_uris, self._closing = cfg.music_directory, False, False
@@ -78,10 +79,10 @@ class MpdPlayer(Player):
         self._post(self._set_requested, event.track)
 
     def pause_requested(self, event: PauseRequested) -> None:
-        self._post(self._set_paused, event.paused)
+        self._post(setattr, self, "_paused", event.paused)
 
     def volume_changed(self, event: VolumeChanged) -> None:
-        self._post(self._set_volume, event.volume)
+        self._post(setattr, self, "_volume", event.volume)
 
     def track_started(self, event: TrackStarted) -> None:
         self._post(self._adopted, event.track)
@@ -125,12 +126,6 @@ class MpdPlayer(Player):
         self._requested, self._pending = track, True
         if track is not None:
             self._wanted = tuple(t for t in self._wanted if t.track_id != track.track_id)
-
-    def _set_paused(self, paused: bool) -> None:
-        self._paused = paused
-
-    def _set_volume(self, volume: int) -> None:
-        self._volume = volume
 
     def _adopted(self, track: Track) -> None:
         """The controller took the song MPD moved to (``track_changed``) as its current track."""
@@ -189,7 +184,7 @@ class MpdPlayer(Player):
             self._pending = True  # MPD restarted without it: play it again
         self._playing_id = _int(status, "songid")
         self._playing_uri = next((s["file"] for s in queue if s.get("id") == status.get("songid")), "")
-        self._mpd_state = ""  # a changed state from before the restart is not a person's command
+        self._mpd_state, self._synced = "", ()  # a state from before the restart is not a person's command
         self._mpd_volume = _int(status, "volume")  # set to the daemon's by the first reconcile
         watcher = asyncio.ensure_future(self._watch(client))
         try:
@@ -216,13 +211,18 @@ class MpdPlayer(Player):
             self._pending = False
             await self._play(client, status)
             status = await client.status()
-        if self._paused != (status["state"] == "pause") and self._playing_id is not None:
-            self._mpd_state = "pause" if self._paused else "play"
+        state, want = status["state"], "pause" if self._paused else "play"
+        if state != want and self._playing_id is not None and not (self._paused and state == "stop"):
+            self._mpd_state = want
             await (client.pause(1) if self._paused else client.play())
         if self._mpd_volume is not None and self._mpd_volume != self._volume:
             await client.setvol(self._volume)
             self._mpd_volume = self._volume
-        await self._sync(client, status)
+        # the queue is read again only when it, the song playing or the daemon's list changed
+        synced = (status.get("playlist"), self._playing_id, self._wanted, len(self._failed))
+        if synced != self._synced:
+            self._synced = synced
+            await self._sync(client, status)
 
     async def _observe(self, client: MPDClient, status: dict[str, str]) -> None:
         """Report what MPD did since the last look (its other clients, or by itself)."""
