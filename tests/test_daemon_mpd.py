@@ -121,6 +121,21 @@ def test_the_daemon_drives_mpd_mood_reorders_skip_like_and_a_missing_track(scann
         time.sleep(0.5)
         watcher.client.publish(f"{BASE}/feedback/set", "like", qos=1)
         _wait(lambda: _events(watcher, "feedback"), 10, "no feedback event")
+        # a person's pause, play, volume and choice in an MPD client show in the state
+        person = server.client()
+        person.pause(1)
+        _wait(lambda: _state(watcher)["player"]["state"] == "paused", 5, "MPD's pause is not in the state")
+        person.play()
+        _wait(lambda: _state(watcher)["player"]["state"] == "playing", 5, "MPD's play is not in the state")
+        person.setvol(40)
+        _wait(lambda: _state(watcher)["player"]["volume"] == 40, 5, "MPD's volume is not in the state")
+        queued = {s["file"] for s in person.playlistinfo()}
+        chosen = next(f for f in (e["file"] for e in person.listall() if "file" in e) if f not in queued)
+        person.playid(person.addid(chosen))
+        person.disconnect()
+        _wait(lambda: _state(watcher)["player"]["chosen_elsewhere"], 5, "the person's choice is not in the state")
+        track = _state(watcher)["player"]["track"]
+        assert [(track["artist"], track["title"])] == _names(index, music, [chosen])
         # happy wants Q1: MPD cannot queue those, each is skipped and reported, the music goes on
         watcher.client.publish(f"{BASE}/mood/set", "happy", qos=1)
         errors = _wait(lambda: [e for e in _events(watcher, "error") if e.get("source") == "player"], 15,

@@ -113,6 +113,9 @@ class MpdPlayer(Player):
 
     # ----------------------------------------------------------------- requests (own loop)
     def _post(self, method: Callable[..., None], *args: object) -> None:
+        if self._closing:  # the controller may still speak during shutdown
+            return
+
         def run() -> None:
             method(*args)
             self._wake.set()
