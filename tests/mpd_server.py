@@ -7,12 +7,14 @@ import contextlib
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import mpd
 
+from moodshuffle.core import PlayerAction
 from tests.broker import free_port
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"
@@ -108,3 +110,42 @@ def clips(shared_data: Path, out: Path, sources: list[str], seconds: float) -> l
                         "-c", "copy", str(dst)], check=True)
         paths.append(dst)
     return paths
+
+
+class Reports:
+    """Records the player's reports (what the controller receives)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+        self.cond = threading.Condition()
+
+    def _add(self, *event) -> None:
+        with self.cond:
+            self.events.append(event)
+            self.cond.notify_all()
+
+    def track_started(self, track_id: int) -> None:
+        self._add("started", track_id)
+
+    def track_finished(self, track_id: int) -> None:
+        self._add("finished", track_id)
+
+    def track_stopped(self, track_id: int, position_s: float) -> None:
+        self._add("stopped", track_id, position_s)
+
+    def track_failed(self, track_id: int, reason: str) -> None:
+        self._add("failed", track_id, reason)
+
+    def track_changed(self, path: str, position_s: float) -> None:
+        self._add("changed", path, position_s)
+
+    def player_command(self, action: PlayerAction) -> None:
+        self._add("command", action)
+
+    def set_volume(self, volume: int) -> None:
+        self._add("volume", volume)
+
+    def wait_for(self, pred, timeout: float = 10.0) -> tuple:
+        with self.cond:
+            assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events
+            return next(e for e in self.events if pred(e))

@@ -5,7 +5,6 @@ comes back after MPD restarts."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from moodshuffle.domain.emotions import Emotion
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.policy import Policy
 from moodshuffle.domain.tracks import ScoreParts, Track, UpcomingTrack
-from tests.mpd_server import MpdServer, clips
+from tests.mpd_server import MpdServer, Reports, clips
 
 pytestmark = pytest.mark.real
 
@@ -28,45 +27,6 @@ SOURCES = ["audio/Q1/MT0000040632.opus", "audio/Q1/MT0000082187.opus", "audio/Q1
            "audio/Q1/MT0000442827.opus", "audio/Q1/MT0000540286.opus"]
 #: long enough that the current song is still playing while a test reorders what follows it
 CLIP_S = 6.0
-
-
-class Reports:
-    """Records the player's reports (what the controller receives)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self.cond = threading.Condition()
-
-    def _add(self, *event) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
-
-    def track_started(self, track_id: int) -> None:
-        self._add("started", track_id)
-
-    def track_finished(self, track_id: int) -> None:
-        self._add("finished", track_id)
-
-    def track_stopped(self, track_id: int, position_s: float) -> None:
-        self._add("stopped", track_id, position_s)
-
-    def track_failed(self, track_id: int, reason: str) -> None:
-        self._add("failed", track_id, reason)
-
-    def track_changed(self, path: str, position_s: float) -> None:
-        self._add("changed", path, position_s)
-
-    def player_command(self, action: PlayerAction) -> None:
-        self._add("command", action)
-
-    def set_volume(self, volume: int) -> None:
-        self._add("volume", volume)
-
-    def wait_for(self, pred, timeout: float = 10.0) -> tuple:
-        with self.cond:
-            assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events
-            return next(e for e in self.events if pred(e))
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,7 @@ from moodshuffle.config import MpdConfig
 from moodshuffle.core import PlayRequested
 from moodshuffle.domain.tracks import Track
 from tests.broker import free_port
-from tests.mpd_server import MpdServer, clips
-from tests.test_player_mpd import Reports
+from tests.mpd_server import MpdServer, Reports, clips
 
 pytestmark = [pytest.mark.real,
               pytest.mark.skipif(shutil.which("snapserver") is None, reason="snapserver not installed")]
