@@ -1,7 +1,7 @@
 """The wiring: build the controller and its adapters, run the stages under supervision, stop
 them cleanly. Nothing else happens here.
 
-    camera (FaceSampler) ------+ observe                    +--> VlcPlayer (reports back)
+    camera (FaceSampler) ------+ observe                    +--> Player: VLC or MPD (reports back)
     microphone (VoiceListener) +--------> Controller -------+--> MqttBridge (commands back)
     library (LibraryStage) ---- tables      ^ tick   events +--> LiveView, SystemdNotifier,
                                                                  the sensing and library stages
@@ -85,9 +85,9 @@ class Daemon:
         recorder = await self._open_history()
         player = None
         if self.cfg.player.enabled:
-            from moodshuffle.act.player import VlcPlayer
+            from moodshuffle.act.base import open_player
 
-            player = VlcPlayer(self.cfg.player, self.core, loop)
+            player = open_player(self.cfg.player, self.core, loop)
             self.core.add_listener(player)
         self._restore_settings()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._stages()]

@@ -1,4 +1,4 @@
-"""``moodshuffle doctor``: check camera, microphone, VLC, broker and models; say how to fix."""
+"""``moodshuffle doctor``: check camera, microphone, the player (VLC or MPD), broker and models; say how to fix."""
 
 from __future__ import annotations
 
@@ -85,7 +85,13 @@ def _check_microphone(cfg: Config) -> tuple[bool, str]:
     return True, f"{n} input device(s)"
 
 
-def _check_vlc(cfg: Config) -> tuple[bool, str]:
+def _check_player(cfg: Config) -> tuple[bool, str]:
+    if not cfg.player.enabled:
+        return True, "disabled in config (player.enabled: false)"
+    if cfg.player.backend == "mpd":
+        from moodshuffle.act.mpd_check import check_mpd
+
+        return check_mpd(cfg)
     try:
         import vlc
 
@@ -163,7 +169,7 @@ CHECKS: list[tuple[str, Callable[[Config], tuple[bool, str]]]] = [
     ("models", _check_models),
     ("camera", _check_camera),
     ("microphone", _check_microphone),
-    ("vlc", _check_vlc),
+    ("player", _check_player),
     ("broker", _check_broker),
     ("library", _check_library),
 ]

@@ -1,4 +1,4 @@
-"""The VLC player (adapter: python-vlc), a listener of the controller.
+"""The VLC player (adapter: python-vlc), the default ``Player`` back-end (``act/base.py``).
 
 It plays what it is asked to (``PlayRequested``), pauses, resumes and sets the volume, and
 reports back what happened to each track: started (audible), finished, stopped (replaced by
@@ -22,24 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 import vlc
 
+from moodshuffle.act.base import Player, PlayerReports
 from moodshuffle.config import PlayerConfig
-from moodshuffle.core import CoreListener, PauseRequested, PlaybackState, PlayRequested, VolumeChanged
+from moodshuffle.core import PauseRequested, PlaybackState, PlayRequested, VolumeChanged
 from moodshuffle.domain.tracks import Track
 
 log = logging.getLogger("moodshuffle.player")
-
-
-class PlayerReports(Protocol):
-    """Where the player reports (the controller)."""
-
-    def track_started(self, track_id: int) -> None: ...
-    def track_finished(self, track_id: int) -> None: ...
-    def track_stopped(self, track_id: int, position_s: float) -> None: ...
-    def track_failed(self, track_id: int, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,7 +85,7 @@ class _MediaEvent:
 _Command = _Play | _Halt | _Pause | _Volume | _Stop | _Quit | _MediaEvent
 
 
-class VlcPlayer(CoreListener):
+class VlcPlayer(Player):
     """Plays one Track at a time with libVLC. ``state``: playing, paused, stopped or idle."""
 
     def __init__(self, cfg: PlayerConfig, reports: PlayerReports,

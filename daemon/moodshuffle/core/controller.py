@@ -1,13 +1,8 @@
-"""The controller: one synchronous API over the core's parts. No asyncio, no I/O: inputs are
-method calls (observations, clock ticks, player reports, commands, library tables), outputs
-are the frozen ``state`` and typed events delivered to listeners (``listener.py``).
-
-It routes each input to the parts, each pure and tested on its own (the mood ``mood.py``, the
-queue and playback ``queue.py``, listening and taste ``listening.py``, the library view
-``library.py``), and turns what they report into events. Inputs come from one thread (the event
-loop); every public method but ``observe`` ends by publishing the state and delivering the
-events it produced (``publisher.py``).
-"""
+"""The controller: one synchronous API over the core's parts. No asyncio, no I/O: inputs
+(observations, ticks, player reports, commands, tables) are method calls on one thread (the loop),
+each routed to a pure part (``mood.py``, ``queue.py``, ``listening.py``, ``library.py``); outputs are
+the frozen ``state`` and typed events, published when a public method but ``observe`` returns
+(``publisher.py``) to the listeners (``listener.py``)."""
 
 from __future__ import annotations
 
@@ -50,7 +45,7 @@ from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.domain.policy import Policy
-from moodshuffle.domain.tracks import TrackTable, UpcomingTrack
+from moodshuffle.domain.tracks import Track, TrackTable, UpcomingTrack
 from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle")
@@ -68,11 +63,8 @@ class Controller(Publisher):
         self._now = now
         self._mood = MoodKeeper(cfg.mood, now)
         self._policy = Policy(cfg.mood.policy)
-        self._sensors = {
-            Sensor.CAMERA: StageStatus.UNAVAILABLE if cfg.camera.enabled else StageStatus.OFF,
-            Sensor.MICROPHONE: StageStatus.UNAVAILABLE if cfg.microphone.enabled else StageStatus.OFF,
-        }
         self._sensor_wanted = {Sensor.CAMERA: cfg.camera.enabled, Sensor.MICROPHONE: cfg.microphone.enabled}
+        self._sensors = {s: StageStatus.UNAVAILABLE if on else StageStatus.OFF for s, on in self._sensor_wanted.items()}
         self._errors: dict[str, str] = {}
         self._listening = Listening(wall, learner)
         self._library = LibraryView()
@@ -105,8 +97,7 @@ class Controller(Publisher):
         return self._listening.taste
 
     def sensor_wanted(self, sensor: Sensor) -> bool:
-        """Whether ``sensor`` should be on (config, then the latest command): for a stage that
-        (re)starts."""
+        """Whether ``sensor`` should be on (config, then the latest command), for a stage that (re)starts."""
         return self._sensor_wanted[sensor]
 
     # ----------------------------------------------------------------- mood
@@ -214,8 +205,19 @@ class Controller(Publisher):
     def track_started(self, track_id: int) -> None:
         """The player: the requested track is audible."""
         track = self._queue.current
-        if track is None or track.track_id != track_id:
-            return
+        if track is not None and track.track_id == track_id:
+            self._started(track)
+
+    @publishes
+    def track_changed(self, path: str, position_s: float) -> None:
+        """The player (a server others use too) moved by itself, after ``position_s`` seconds of the
+        current track (a skip), to the track at ``path``: it plays on, the upcoming list follows it."""
+        if self._queue.current is not None and self._listening.is_open(self._queue.current.track_id):
+            self._end_play(position_s, PlayOutcome.SKIPPED)
+        if (track := self._queue.adopt(self._library.by_path(path))) is not None:
+            self._started(track)
+
+    def _started(self, track: Track) -> None:
         play = self._listening.started(track, self._context(), self._now)
         log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
         self._emit(TrackStarted(track, play.context, play.started_wall))
@@ -290,10 +292,8 @@ class Controller(Publisher):
             queue.skipping = queue.current.track_id
             if self._listening.is_open(queue.current.track_id):
                 # learn from the skip before choosing what follows, so that the very next track
-                # answers it (chosen when the skipped one started, it would answer only the one
-                # after: bench_feedback.py measures the difference); the player's own report of
-                # the position comes after the next track is chosen, so the controller's clock
-                # times the play, as the player itself does (no pauses subtracted)
+                # answers it (bench_feedback.py measures it); the player's report of the position
+                # comes after, so the controller's clock times the play (no pauses subtracted)
                 self._end_play(self._listening.heard_s(self._now), PlayOutcome.SKIPPED)
                 self._emit(*queue.rank(ReorderReason.SKIPPED, self._ranking()))
             self._advance()
