@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from moodshuffle.act.mpd_queue import Add, Delete, Move, Song, plan
+from moodshuffle.act.mpd_queue import KEEP_PLAYED, Add, Delete, Move, Song, plan, status_int, trim_played
 
 
 def apply(queue: list[Song], ops, next_id: int = 1000) -> list[Song]:
@@ -85,3 +85,23 @@ def test_random_queues_always_end_as_wanted_with_at_most_one_operation_per_song(
         assert after[start:start + len(theirs)] == theirs
         assert [s.uri for s in after[start + len(theirs):]] == wanted
         assert len(ops) <= len(queue) - start + len(wanted)
+
+
+def test_played_songs_of_the_daemon_beyond_the_last_ones_are_trimmed_and_a_persons_never():
+    # 30 played songs of the daemon's, a person's song among them, then the current one and the upcoming
+    played = songs(*[f"d{i}.mp3" for i in range(30)])
+    person = Song(500, "mine.mp3")
+    queue = [*played[:10], person, *played[10:], Song(600, "now.mp3"), Song(601, "next.mp3")]
+    ours = {s.songid for s in played} | {600, 601}
+    current = queue.index(Song(600, "now.mp3"))
+    after = apply(queue, trim_played(queue, current, ours))
+    assert [s.songid for s in after] == [500, *[s.songid for s in played[-KEEP_PLAYED:]], 600, 601]
+    # nothing to trim with few played songs, with no current song, or a person's songs only
+    assert trim_played(queue[-5:], 3, ours) == []
+    assert trim_played(queue, None, ours) == []
+    assert trim_played(queue, current, {600, 601}) == []
+
+
+def test_status_numbers_absent_or_none_read_as_none():
+    assert status_int({"song": "4"}, "song") == 4
+    assert status_int({"song": "None"}, "song") is None and status_int({}, "song") is None

@@ -1,8 +1,8 @@
 """The MPD player (adapter: python-mpd2's asyncio client) for MPD or Mopidy (mopidy-mpd): the
 daemon owns only the songs after the current one in MPD's queue.
 
-It plays what it is asked (queued after the current song, or where it is queued) and keeps the
-songs after the current one equal to the daemon's list (``mpd_queue.plan``; a person's first).
+It plays what it is asked and keeps the songs after the current one equal to the daemon's list
+(``mpd_queue.plan``; a person's first); played songs of its own beyond 20 go (``trim_played``).
 What other clients do comes back as the controller's own inputs: a song MPD moved to before the
 current one ended (``next``, a choice) is ``track_changed``, pause/play and volume are
 ``player_command`` and ``set_volume``. A song that never starts (MPD skips a file it cannot open,
@@ -25,7 +25,7 @@ import mpd
 from mpd.asyncio import MPDClient
 
 from moodshuffle.act.base import Player, PlayerReports
-from moodshuffle.act.mpd_queue import Add, Delete, Move, Song, plan
+from moodshuffle.act.mpd_queue import Add, Delete, Move, Song, plan, status_int, trim_played
 from moodshuffle.act.mpd_uris import path_to_uri, uri_to_path
 from moodshuffle.config import MpdConfig
 from moodshuffle.core import PauseRequested, PlayerAction, PlayRequested, QueueReordered, TrackStarted, VolumeChanged
@@ -55,8 +55,8 @@ class MpdPlayer(Player):
         self._pending = self._paused = False  # _pending: the request is still to be asked of MPD
         self._ours: dict[int, Track] = {}  # MPD song id -> the track the daemon queued there
         self._failed: set[int] = set()
-        self._playing_id: int | None = None
-        self._playing: Track | None = None  # the track of _playing_id, when it is the daemon's
+        self._playing_id: int | None = None  # and its track, when it is the daemon's:
+        self._playing: Track | None = None
         self._playing_uri, self._started, self._since = "", False, 0.0
         self._left: int | None = None  # the song id MPD played before the daemon's latest play
         self._synced: tuple[object, ...] = ()
@@ -66,9 +66,9 @@ class MpdPlayer(Player):
         self.connected = threading.Event()
         self._own = asyncio.new_event_loop()
         self._wake = asyncio.Event()
+        self._main: asyncio.Task[None] | None = None
         self._thread = threading.Thread(target=self._own.run_forever, name="mpd-player", daemon=True)
         self._thread.start()
-        self._main: asyncio.Task[None] | None = None
         asyncio.run_coroutine_threadsafe(self._start(), self._own).result(timeout=3)
 
     # ----------------------------------------------------------------- CoreListener (any thread)
@@ -182,13 +182,13 @@ class MpdPlayer(Player):
         mine = {self._uri(t): t for t in (*self._wanted, *([self._requested] if self._requested else []))}
         self._ours = {int(s["id"]): mine[s["file"]] for s in queue if s["file"] in mine}
         status = await client.status()
-        current = self._ours.get(_int(status, "songid") or -1)
+        current = self._ours.get(status_int(status, "songid") or -1)
         if self._requested is not None and (current is None or current.track_id != self._requested.track_id):
             self._pending = True  # MPD restarted without it: play it again
-        self._playing_id = _int(status, "songid")
+        self._playing_id = status_int(status, "songid")
         self._playing_uri = next((s["file"] for s in queue if s.get("id") == status.get("songid")), "")
         self._mpd_state, self._synced = "", ()  # a state from before the restart is not a person's command
-        self._mpd_volume = _int(status, "volume")  # set to the daemon's by the first reconcile
+        self._mpd_volume = status_int(status, "volume")  # set to the daemon's by the first reconcile
         watcher = asyncio.ensure_future(self._watch(client))
         try:
             while True:
@@ -230,7 +230,7 @@ class MpdPlayer(Player):
     async def _observe(self, client: MPDClient, status: dict[str, str]) -> None:
         """Report what MPD did since the last look (its other clients, or by itself)."""
         now = time.monotonic()
-        state, songid, volume = status["state"], _int(status, "songid"), _int(status, "volume")
+        state, songid, volume = status["state"], status_int(status, "songid"), status_int(status, "volume")
         if volume is not None and self._mpd_volume is not None and volume != self._mpd_volume:
             self._volume = volume
             self._report(self._reports.set_volume, volume)
@@ -301,7 +301,7 @@ class MpdPlayer(Player):
         if self._playing is not None and self._started:
             self._report(self._reports.track_stopped, self._playing.track_id, round(self._heard(time.monotonic()), 1))
         queue = await client.playlistinfo()
-        at = song + 1 if (song := _int(status, "song")) is not None else len(queue)
+        at = song + 1 if (song := status_int(status, "song")) is not None else len(queue)
         songid = next((int(s["id"]) for s in queue[at:] if int(s["id"]) in self._ours and s["file"] == uri), None)
         try:
             if songid is None:
@@ -318,7 +318,8 @@ class MpdPlayer(Player):
         """The songs after the current one: a person's first, then the daemon's upcoming list."""
         queue = [Song(int(s["id"]), str(s["file"])) for s in await client.playlistinfo()]
         # the song the daemon asked for is the current one even where MPD's status lags (Mopidy)
-        current = next((i for i, song in enumerate(queue) if song.songid == self._playing_id), _int(status, "song"))
+        asked = (i for i, song in enumerate(queue) if song.songid == self._playing_id)
+        current = next(asked, status_int(status, "song"))
         by_uri: dict[str, Track] = {}
         for t in self._wanted:
             uri = self._uri(t)
@@ -338,12 +339,10 @@ class MpdPlayer(Player):
                     self._fail(by_uri[op.uri], f"MPD cannot queue it: {exc}")
                     return  # the controller chooses again without it
                 log.warning("MPD refused %s: %s", op, exc)
+        for old in trim_played(queue, current, set(self._ours)):
+            with contextlib.suppress(mpd.CommandError):  # already gone: a client deleted it
+                await client.deleteid(old.songid)
+            self._ours.pop(old.songid, None)
 
     def _uri(self, track: Track) -> str | None:
         return path_to_uri(track.path, self._music_directory, self._file_uris)
-
-
-def _int(status: dict[str, str], key: str) -> int | None:
-    """A number of MPD's status, None when absent (Mopidy may send ``song: None``)."""
-    value = str(status.get(key, ""))
-    return int(value) if value.lstrip("-").isdigit() else None

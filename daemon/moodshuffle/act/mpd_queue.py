@@ -98,3 +98,23 @@ def plan(queue: list[Song], current: int | None, ours: set[int], wanted: list[st
         settled.add(k)
         ops.append(Move(item.songid, start + at) if isinstance(item, Song) else Add(item, start + at))
     return ops
+
+
+#: songs the daemon added that stay in MPD's queue after they played (clients show them as history)
+KEEP_PLAYED = 20
+
+
+def trim_played(queue: list[Song], current: int | None, ours: set[int], keep: int = KEEP_PLAYED) -> list[Delete]:
+    """Deletes for the songs of ``ours`` before ``current`` but the last ``keep`` of them, oldest
+    first: without them a daemon playing for months fills MPD's queue (``max_playlist_length``,
+    16,384 songs by default) and MPD refuses every add. A person's songs are never deleted."""
+    if current is None:
+        return []
+    played = [s for s in queue[:current] if s.songid in ours]
+    return [Delete(s.songid) for s in played[: max(0, len(played) - keep)]]
+
+
+def status_int(status: dict[str, str], key: str) -> int | None:
+    """A number of MPD's status, None when absent (Mopidy may send ``song: None``)."""
+    value = str(status.get(key, ""))
+    return int(value) if value.lstrip("-").isdigit() else None
