@@ -15,7 +15,15 @@ import pytest
 
 from moodshuffle.act.player import VlcPlayer
 from moodshuffle.config import Config, MoodConfig, PlayerConfig
-from moodshuffle.core import Controller, PauseRequested, PlaybackState, PlayerAction, TrackStarted
+from moodshuffle.core import (
+    Controller,
+    PauseRequested,
+    PlaybackState,
+    PlayEnded,
+    PlayerAction,
+    StageFailed,
+    TrackStarted,
+)
 from moodshuffle.domain.tracks import Track
 from tests._tables import random_table
 from tests.recorder import Recorder
@@ -65,6 +73,9 @@ class Reports:
 
     def track_failed(self, track_id: int, reason: str) -> None:
         self._add("failed", track_id)
+
+    def stage_failed(self, stage: str, reason: str) -> None:
+        self._add("stage_failed", stage, reason)
 
     def wait_for(self, pred, timeout: float = 10.0) -> tuple:
         with self.cond:
@@ -178,3 +189,37 @@ def test_the_controller_plays_its_upcoming_list_through_libvlc(short_clips):
     # every track after the first was the head of the upcoming list while the one before played
     assert all(t in heads for t in started[1:3]), (started, heads)
     assert len(skips) == 1
+
+
+def test_an_audio_output_that_does_not_exist_is_reported_and_its_silence_never_learned(short_clips, caplog):
+    """libVLC "played" every track to its end on ALSA device hw:9,9 (no such card): the daemon
+    said playing, doctor said ok and the completions fed the taste learner (issue 28, item 8)."""
+    table = dataclasses.replace(random_table(3), paths=[str(p) for p in short_clips],
+                                duration_s=np.full(3, 1.5, np.float32))
+    missing = ["--aout=alsa", "--alsa-audio-device=hw:9,9", "--quiet"]
+
+    async def scenario() -> tuple[Controller, Recorder]:
+        core = Controller(Config(), 0.0, np.random.default_rng(0))
+        rec = Recorder()
+        player = VlcPlayer(PlayerConfig(vlc_args=missing), core, asyncio.get_running_loop())
+        core.add_listener(rec)
+        core.add_listener(player)
+        core.library_loaded(table)
+        core.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while not rec.of(StageFailed) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(4.0)  # two clips' time: on a device that exists, one has ended
+        finally:
+            await asyncio.to_thread(player.stop)
+            player.close()
+        return core, rec
+
+    core, rec = asyncio.run(scenario())
+    (failed,) = rec.of(StageFailed)
+    assert failed.stage == "player" and "hw:9,9" in failed.reason
+    assert "hw:9,9" in dict(core.state.errors)["player"]
+    assert not rec.of(TrackStarted)
+    assert not rec.of(PlayEnded)  # no completion for the taste learner to take as a like
+    assert any("hw:9,9" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)

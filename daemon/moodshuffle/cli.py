@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args, cfg)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # found when a part starts (libVLC rejecting player.vlc_args)
+        for problem in exc.problems:
+            print(f"moodshuffle: config error: {problem}", file=sys.stderr)
+        return 2
     # one line naming the file says it all
     except (ModelError, IndexTooNew, FileNotFoundError, NotADirectoryError) as exc:
         log.error("%s", exc)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodshuffle.config import Config
+from moodshuffle.config import Config, ConfigError
 from moodshuffle.logs import printable
 from moodshuffle.sense.probe_noise import filtered_stderr
 
@@ -89,14 +89,18 @@ def _check_vlc(cfg: Config) -> tuple[bool, str]:
     try:
         import vlc
 
-        instance = vlc.Instance(cfg.player.vlc_args)
+        from moodshuffle.act.audio_output import audio_output_problem, vlc_instance
     except (ImportError, OSError, NameError) as exc:
         return False, f"libVLC not usable: {exc} -- fix: sudo apt install vlc-bin vlc-plugin-base"
-    if instance is None:
-        return False, f"libVLC rejected player.vlc_args {cfg.player.vlc_args} -- fix: check them with `cvlc --help`"
-    version = vlc.libvlc_get_version().decode()
+    try:
+        instance = vlc_instance(cfg.player.vlc_args)
+    except ConfigError as exc:
+        return False, f"{exc.problems[0]} -- fix: correct or remove that entry"
     instance.release()
-    return True, f"libVLC {version}"
+    problem = audio_output_problem(cfg.player.vlc_args)
+    if problem is not None:
+        return False, f"{problem} -- fix: `aplay -l` lists the cards; name one of them (or leave the output out)"
+    return True, f"libVLC {vlc.libvlc_get_version().decode()}"
 
 
 def _check_broker(cfg: Config) -> tuple[bool, str]:

@@ -26,6 +26,7 @@ from typing import Protocol
 
 import vlc
 
+from moodshuffle.act.audio_output import audio_output_problem, vlc_instance
 from moodshuffle.config import PlayerConfig
 from moodshuffle.core import CoreListener, PauseRequested, PlaybackState, PlayRequested, VolumeChanged
 from moodshuffle.domain.tracks import Track
@@ -40,6 +41,7 @@ class PlayerReports(Protocol):
     def track_finished(self, track_id: int) -> None: ...
     def track_stopped(self, track_id: int, position_s: float) -> None: ...
     def track_failed(self, track_id: int, reason: str) -> None: ...
+    def stage_failed(self, stage: str, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,10 @@ class VlcPlayer(CoreListener):
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
         self._reports = reports
-        self._instance = vlc.Instance(["--no-video", "--no-xlib", *cfg.vlc_args])
-        if self._instance is None:
-            raise RuntimeError(f"libVLC rejected the arguments {cfg.vlc_args}")
+        self._instance = vlc_instance(["--no-video", "--no-xlib", *cfg.vlc_args])
+        self._vlc_args = cfg.vlc_args
+        #: why the audio output cannot be heard (reported once), or None
+        self._no_output: str | None = None
         self._mp = self._instance.media_player_new()
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._current: Track | None = None
@@ -239,7 +242,21 @@ class VlcPlayer(CoreListener):
         self._current = None
         self._state = PlaybackState.IDLE
 
+    def _silent(self) -> bool:
+        """The audio output does not exist: nothing is played (libVLC would "play" in silence and
+        the taste learner would hear a completion as a like); reported once per new reason."""
+        problem = audio_output_problem(self._vlc_args)
+        if problem is not None and problem != self._no_output:
+            log.error("%s: nothing is played until it exists", problem)
+            self._report(self._reports.stage_failed, "player", problem)
+        self._no_output = problem
+        return problem is not None
+
     def _start(self, track: Track) -> None:
+        if self._silent():
+            self._mp.stop()
+            self._state = PlaybackState.IDLE
+            return
         media = self._instance.media_new_path(track.path)
         problem = _unplayable(media, track.path)
         if problem is not None:
