@@ -77,3 +77,18 @@ def is_early_skip(heard_s: float, duration_s: float) -> bool:
     unknown, only the seconds count)."""
     share_limit = EARLY_SKIP_SHARE * duration_s if duration_s > 0 else EARLY_SKIP_S
     return heard_s < min(EARLY_SKIP_S, share_limit)
+
+
+#: a wall clock more than this past the newest record is not trusted to prune by until NTP has
+#: confirmed it: a Pi without a real-time clock boots with a stale or a wrong time, and 200 days
+#: ahead once pruned a whole history as older than 180 days
+MAX_CLOCK_LEAP_S = 30 * 86400.0
+
+
+def prune_cutoff(now: float, retention_days: float, newest: float | None, synchronized: bool) -> float | None:
+    """The wall time (Unix seconds) before which plays and likes may be deleted, or None when the
+    clock ``now`` is not trustworthy yet: not confirmed by NTP (``synchronized``) and before the
+    ``newest`` record or more than MAX_CLOCK_LEAP_S past it (``newest`` None: nothing stored)."""
+    if not synchronized and newest is not None and not newest <= now <= newest + MAX_CLOCK_LEAP_S:
+        return None
+    return now - retention_days * 86400.0
