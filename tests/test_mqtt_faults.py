@@ -171,3 +171,33 @@ def test_a_flood_of_invalid_commands_is_bounded_and_the_next_valid_one_is_prompt
     # two lines a report (the first rejection, then the count), a report every REPORT_EVERY_S
     lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) <= 2 * (flood_s / REPORT_EVERY_S + 3), [r.getMessage() for r in lines[:20]]
+
+
+def test_a_broker_acl_that_refuses_the_daemons_publishes_is_warned_about_and_doctor_fails(tmp_path, caplog):
+    """A broker ACL that let the daemon connect but publish nothing went unnoticed: zero messages,
+    no warning, doctor ok (issue 28, item 10). Mosquitto answers each QoS 1 publish with PUBACK
+    reason code 135 (Not authorized)."""
+    from moodshuffle.config import parse_config
+    from moodshuffle.doctor import _check_broker
+    from tests.broker import free_port
+
+    caplog.set_level(logging.WARNING, logger="moodshuffle.mqtt")
+    broker = Broker(tmp_path, free_port(), acl="topic read #\n").start()
+    try:
+        async def scenario():
+            bridge, core, rec = bridged(cfg(broker))
+            task = asyncio.create_task(bridge.run())
+            await until(lambda: bridge.refusals.reason is not None)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return bridge
+
+        bridge = run(scenario())
+        assert "Not authorized" in bridge.refusals.reason and "135" in bridge.refusals.reason
+        warnings = [r.getMessage() for r in caplog.records if "refuses" in r.getMessage()]
+        assert len(warnings) == 1 and "acl_file" in warnings[0] and BASE in warnings[0], warnings
+        ok, message = _check_broker(parse_config({"device_id": "testbox",
+                                                  "mqtt": {"host": "127.0.0.1", "port": broker.port}}))
+        assert not ok and "Not authorized" in message and "acl_file" in message, message
+    finally:
+        broker.stop()

@@ -116,7 +116,7 @@ def _check_broker(cfg: Config) -> tuple[bool, str]:
     level = mqtt_log.level
     mqtt_log.setLevel(logging.CRITICAL)
     try:
-        asyncio.run(_log_in(cfg))
+        refused = asyncio.run(_log_in(cfg))
     except OSError as exc:  # the password, CA, certificate or key file
         name = printable(str(exc.filename)) if exc.filename else "a file named in mqtt.*"
         return False, f"cannot read {name}: {exc.strerror or exc} -- fix: make it readable by the daemon's user"
@@ -127,15 +127,27 @@ def _check_broker(cfg: Config) -> tuple[bool, str]:
         return False, f"cannot log in to {where}: {exc} -- fix: {_broker_hint(cfg, str(exc))}"
     finally:
         mqtt_log.setLevel(level)
+    if refused is not None:
+        from moodshuffle.report.payloads import base_topic
+
+        return False, (f"{where} refuses this daemon's publishes: {refused} -- fix: the broker's acl_file must let "
+                       f"{cfg.mqtt.username or 'anonymous clients'} write {base_topic(cfg.mqtt, cfg.device_id)}/#")
     how = " over TLS" if cfg.mqtt.tls else ""
     return True, f"logged in to {where}{how} as {cfg.mqtt.username or 'anonymous'}"
 
 
-async def _log_in(cfg: Config) -> None:
+async def _log_in(cfg: Config) -> str | None:
+    """Log in and publish one QoS 1 message under the daemon's topics; why the broker refused
+    it (its ACL), or None."""
     from moodshuffle.report.mqtt import _client
+    from moodshuffle.report.payloads import base_topic
+    from moodshuffle.report.refusals import watch_refusals
 
-    async with _client(cfg.mqtt, cfg.device_id, suffix="-doctor"):
-        pass
+    refused: list[str] = []
+    async with _client(cfg.mqtt, cfg.device_id, suffix="-doctor") as client:
+        watch_refusals(client, refused.append)
+        await client.publish(f"{base_topic(cfg.mqtt, cfg.device_id)}/doctor", "check", qos=1)
+    return refused[0] if refused else None
 
 
 def _broker_hint(cfg: Config, reason: str) -> str:

@@ -49,6 +49,7 @@ from moodshuffle.report import payloads
 from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
 from moodshuffle.report.inbox import inbox_type
 from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
+from moodshuffle.report.refusals import Refusals
 from moodshuffle.supervise import Backoff
 
 log = logging.getLogger("moodshuffle.mqtt")
@@ -105,6 +106,7 @@ class MqttBridge(CoreListener):
         self.controls = controls
         self.base = base_topic(cfg, device_id)
         self.connected = False
+        self.refusals = Refusals(cfg, self.base)
         self._backoff = Backoff(backoff_first_s, backoff_max_s, jitter=0.2)
         self._state: str | None = None
         self._state_pending = False
@@ -169,6 +171,7 @@ class MqttBridge(CoreListener):
                 async with _client(self.cfg, self.device_id, will, f"-{self.instance}", self._queue_type) as client:
                     connected_at = loop.time()
                     self.connected = True
+                    self.refusals.watch(client)
                     log.info("connected to MQTT broker %s:%d", self.cfg.host, self.cfg.port)
                     try:
                         await self._serve(client, availability)
