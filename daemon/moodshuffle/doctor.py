@@ -169,6 +169,11 @@ def _check_library(cfg: Config) -> tuple[bool, str]:
         return False, (f"library.paths not found: {', '.join(missing)} -- fix: set library.paths to your music "
                        "(or mount the disk; the index keeps its tracks meanwhile)")
     index = cfg.library.resolved_index_path()
+    from moodshuffle.library.storage import storage_problem
+
+    problem = storage_problem(index)
+    if problem is not None:
+        return False, problem
     if not index.exists():
         return False, (f"no index at {printable(str(index))} -- fix: run `moodshuffle scan` (the daemon also scans "
                        "on start)")
