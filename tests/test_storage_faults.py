@@ -5,12 +5,23 @@ writes fail while running, and recovery when space returns (issue 28, items 7 an
 from __future__ import annotations
 
 import contextlib
+import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
+
+from moodshuffle.config import Config
+from moodshuffle.core import Controller, StageFailed
+from moodshuffle.domain.history import MoodContext
+from moodshuffle.library.history import ListeningHistory
+from moodshuffle.stages.recorder import HistoryRecorder
+from tests._tables import random_table
+from tests.recorder import Recorder
 
 pytestmark = pytest.mark.real
 
@@ -70,3 +81,48 @@ def test_starting_on_a_full_disk_is_one_clear_line(tmp_path):
         assert done.returncode == 1, done.stderr
         assert "Traceback" not in done.stderr
         assert "is full" in done.stderr and str(mnt) in done.stderr, done.stderr
+
+
+def test_history_writes_failing_on_a_full_disk_are_a_state_an_event_and_one_line_then_recover(tmp_path, caplog):
+    """While running, each history event lost on a full disk was a traceback, and nothing showed
+    in the state or on MQTT (issue 28, item 7)."""
+    caplog.set_level(logging.INFO)
+    with tmpfs(tmp_path / "disk", "2m") as mnt:
+        history = ListeningHistory(mnt / "index.sqlite3", 180, prune_on_open=False)
+        core = Controller(Config(), 0.0, np.random.default_rng(0))
+        rec = Recorder()
+        core.add_listener(rec)
+        recorder = HistoryRecorder(history, lambda reason: core.stage_failed("history", reason))
+        core.library_loaded(random_table(10))
+        big = fill(mnt)
+        for i in range(1, 6):
+            recorder.feedback_given(_feedback(core, i))
+
+        def wait(pred) -> None:
+            deadline = time.monotonic() + 10
+            while not pred():
+                assert time.monotonic() < deadline, "condition not met in time"
+                time.sleep(0.05)
+
+        wait(lambda: "history" in dict(core.state.errors))
+        assert "full" in dict(core.state.errors)["history"]
+        assert [e.stage for e in rec.of(StageFailed)] == ["history"]
+        time.sleep(0.5)  # the other four events fail too
+        lines = [r for r in caplog.records if r.name == "moodshuffle" and "listening history" in r.getMessage()]
+        assert len(lines) == 1 and lines[0].exc_info is None, [r.getMessage() for r in lines]
+        big.unlink()  # space returns
+        recorder.feedback_given(_feedback(core, 7))
+        wait(lambda: "history" not in dict(core.state.errors))
+        recorder.close()
+        stored = ListeningHistory(mnt / "index.sqlite3", 180, prune_on_open=False)
+        assert [f.track_id for f in stored.feedback_records()] == [7]
+        stored.close()
+    assert any("writing again" in r.getMessage() for r in caplog.records)
+
+
+def _feedback(core: Controller, track_id: int):
+    from moodshuffle.core import FeedbackGiven
+    from moodshuffle.domain.history import FeedbackKind
+
+    track = core._library.track(track_id)
+    return FeedbackGiven(track, FeedbackKind.LIKE, MoodContext("happy", 0.5, 0.5, "match"), time.time())

@@ -146,7 +146,12 @@ class Daemon:
         self.core.history_loaded(plays, feedback)
         if plays or feedback:
             log.info("listening history: %d plays, %d likes/dislikes", len(plays), len(feedback))
-        recorder = HistoryRecorder(history)
+        loop = asyncio.get_running_loop()
+
+        def failing(reason: str | None) -> None:  # from the writer thread: a state and an event (None: recovered)
+            loop.call_soon_threadsafe(self.core.stage_failed, "history", reason)
+
+        recorder = HistoryRecorder(history, failing)
         self.core.add_listener(recorder)
         return recorder
 

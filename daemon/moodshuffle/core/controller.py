@@ -105,8 +105,7 @@ class Controller(Publisher):
         return self._listening.taste
 
     def sensor_wanted(self, sensor: Sensor) -> bool:
-        """Whether ``sensor`` should be on (config, then the latest command): for a stage that
-        (re)starts."""
+        """Whether ``sensor`` should be on (config, then the latest command), for a stage that (re)starts."""
         return self._sensor_wanted[sensor]
 
     # ----------------------------------------------------------------- mood
@@ -122,8 +121,7 @@ class Controller(Publisher):
 
     @publishes
     def set_mood(self, label: str | None, duration_s: float | None = None) -> None:
-        """Set the mood to ``label`` (one of EMOTIONS) for ``duration_s`` seconds (None: until
-        set again); ``label`` None: back to the sensed mood."""
+        """Set the mood to ``label`` (of EMOTIONS) for ``duration_s`` s (None: until set again); None: sensed."""
         if label is not None and label not in INDEX:
             raise ValueError(f"mood: must be one of {', '.join(EMOTIONS)}, got {label!r}")
         self._mood_moved(self._mood.set(None if label is None else Emotion(label), duration_s, self._now))
@@ -148,8 +146,7 @@ class Controller(Publisher):
     # ----------------------------------------------------------------- library and sensors
     @publishes
     def history_loaded(self, plays: Sequence[PlayRecord], feedback: Sequence[FeedbackRecord]) -> None:
-        """The stored listening history, oldest first: restores the no-repeat window, the skips
-        and the taste model (call it before ``start``; later calls add to what is known)."""
+        """The stored history, oldest first: restores the no-repeat window, skips and taste (before ``start``)."""
         self._listening.restore(plays, feedback, self._library.table)
         self._reorder(ReorderReason.LIBRARY)
 
@@ -186,10 +183,13 @@ class Controller(Publisher):
             self._errors.pop(sensor.value, None)
 
     @publishes
-    def stage_failed(self, stage: str, reason: str) -> None:
-        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers."""
-        self._errors[stage] = reason
-        self._emit(StageFailed(stage, reason))
+    def stage_failed(self, stage: str, reason: str | None) -> None:
+        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers (``reason`` None)."""
+        if reason is None:
+            self._errors.pop(stage, None)
+        else:
+            self._errors[stage] = reason
+            self._emit(StageFailed(stage, reason))
 
     def _set_library(self, table: TrackTable, unavailable: tuple[str, ...]) -> None:
         self._library.set_unavailable(unavailable, len(table))
