@@ -38,7 +38,7 @@ class PlayerReports(Protocol):
     """Where the player reports (the controller)."""
 
     def track_started(self, track_id: int) -> None: ...
-    def track_finished(self, track_id: int) -> None: ...
+    def track_finished(self, track_id: int, played_s: float | None = None) -> None: ...
     def track_stopped(self, track_id: int, position_s: float) -> None: ...
     def track_failed(self, track_id: int, reason: str) -> None: ...
     def stage_failed(self, stage: str, reason: str) -> None: ...
@@ -111,6 +111,7 @@ class VlcPlayer(CoreListener):
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._current: Track | None = None
         self._started_at = 0.0
+        self._paused_at = 0.0
         self._playing_seen = False
         self._state = PlaybackState.IDLE
         self._volume = cfg.volume
@@ -204,9 +205,11 @@ class VlcPlayer(CoreListener):
             case _Pause(True) if self._state == PlaybackState.PLAYING:
                 self._mp.set_pause(1)
                 self._state = PlaybackState.PAUSED
+                self._paused_at = time.monotonic()
             case _Pause(False) if self._state == PlaybackState.PAUSED:
                 self._mp.set_pause(0)
                 self._state = PlaybackState.PLAYING
+                self._started_at += time.monotonic() - self._paused_at  # time paused is not time played
             case _Volume():
                 self._mp.audio_set_volume(self._volume)
             case _Stop(done):
@@ -225,7 +228,9 @@ class VlcPlayer(CoreListener):
         elif kind == _Media.ENDED:
             self._end()
             if self._playing_seen:
-                self._report(self._reports.track_finished, track.track_id)
+                # the seconds it played: a truncated file ends long before its tagged duration
+                played = round(time.monotonic() - self._started_at, 1)
+                self._report(self._reports.track_finished, track.track_id, played)
             else:
                 self._report(self._reports.track_failed, track.track_id, "libVLC could not decode it")
         elif kind == _Media.ERROR:

@@ -46,7 +46,7 @@ from moodshuffle.core.state import (
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
 from moodshuffle.decide.taste import TasteModel, rebuild_taste
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, Emotion
-from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
+from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord, end_of_track
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.domain.policy import Policy
@@ -222,11 +222,11 @@ class Controller(Publisher):
         self._reorder(ReorderReason.TRACK_STARTED)
 
     @publishes
-    def track_finished(self, track_id: int) -> None:
-        """The player: the track played to its end."""
+    def track_finished(self, track_id: int, played_s: float | None = None) -> None:
+        """The player: the track reached its end after ``played_s`` s of playing (None: unknown)."""
         open_play = self._listening.open
         if open_play is not None and open_play.track.track_id == track_id:
-            self._end_play(float(open_play.track.duration_s), PlayOutcome.COMPLETED)
+            self._end_play(*end_of_track(float(open_play.track.duration_s), played_s))
         if self._queue.is_current(track_id):
             self._advance()
 
