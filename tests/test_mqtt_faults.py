@@ -190,9 +190,10 @@ def test_a_broker_acl_that_refuses_the_daemons_publishes_is_warned_about_and_doc
             await until(lambda: bridge.refusals.reason is not None)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            return bridge
+            return bridge, core
 
-        bridge = run(scenario())
+        bridge, core = run(scenario())
+        assert "Not authorized" in dict(core.state.errors)["mqtt"]  # the live view and the log show it
         assert "Not authorized" in bridge.refusals.reason and "135" in bridge.refusals.reason
         warnings = [r.getMessage() for r in caplog.records if "refuses" in r.getMessage()]
         assert len(warnings) == 1 and "acl_file" in warnings[0] and BASE in warnings[0], warnings

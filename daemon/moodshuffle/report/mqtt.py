@@ -106,7 +106,7 @@ class MqttBridge(CoreListener):
         self.controls = controls
         self.base = base_topic(cfg, device_id)
         self.connected = False
-        self.refusals = Refusals(cfg, self.base)
+        self.refusals = Refusals(cfg, self.base, lambda reason: controls.stage_failed("mqtt", reason))
         self._backoff = Backoff(backoff_first_s, backoff_max_s, jitter=0.2)
         self._state: str | None = None
         self._state_pending = False

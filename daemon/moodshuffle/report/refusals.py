@@ -35,14 +35,18 @@ class Refusals:
     """The bridge's refused publishes: ``reason`` the latest on this connection (None: none),
     ``count`` since the daemon started; warned once a connection, with the fix."""
 
-    def __init__(self, cfg: MqttConfig, base: str) -> None:
+    def __init__(self, cfg: MqttConfig, base: str, on_change: Callable[[str | None], None] | None = None) -> None:
         self.cfg = cfg
         self.base = base
+        #: told the reason at the first refusal of a connection, None at a new connection
+        self._on_change = on_change
         self.reason: str | None = None
         self.count = 0
 
     def watch(self, client: aiomqtt.Client) -> None:
         """A new connection: nothing refused on it yet."""
+        if self.reason is not None and self._on_change is not None:
+            self._on_change(None)
         self.reason = None
         watch_refusals(client, self._refused)
 
@@ -51,5 +55,7 @@ class Refusals:
             log.warning("the broker %s:%d refuses what this daemon publishes: %s; Home Assistant sees nothing "
                         "-- fix: the broker's acl_file must let %s write %s/#", self.cfg.host, self.cfg.port,
                         reason, self.cfg.username or "anonymous clients", self.base)
+            if self._on_change is not None:
+                self._on_change(f"the broker refuses this daemon's publishes: {reason}")
         self.reason = reason
         self.count += 1
