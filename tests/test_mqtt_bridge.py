@@ -417,3 +417,15 @@ def test_discovery_ids_are_unique_and_the_listener_templates_read_the_state():
     for button, topic in (("play", "player/set"), ("pause", "player/set"), ("next_track", "player/set"),
                           ("rescan", "library/rescan")):
         assert by_id[button]["command_topic"] == f"moodshuffle/testbox/{topic}" and topic in COMMANDS
+
+
+def test_a_topic_takes_a_burst_then_its_rate_and_topics_do_not_share_tokens():
+    from moodshuffle.report.inbox import BURST, RATE_PER_S, TopicRate
+
+    rate = TopicRate()
+    assert all(rate.admit("a", 0.0) for _ in range(BURST))
+    assert not rate.admit("a", 0.0)
+    assert rate.admit("b", 0.0)  # another topic has its own bucket
+    assert rate.next_token_in("a", 0.0) == pytest.approx(1.0 / RATE_PER_S)
+    assert not rate.admit("a", 0.5 / RATE_PER_S)
+    assert rate.admit("a", 1.5 / RATE_PER_S)

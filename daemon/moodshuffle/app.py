@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -25,6 +26,7 @@ from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
 from moodshuffle.doctor import CheckResult, run_checks
 from moodshuffle.first_run import startup_advice
 from moodshuffle.library.history import ListeningHistory
+from moodshuffle.library.storage import explain
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
@@ -81,8 +83,14 @@ class Daemon:
             log.warning("the start-up checks of the camera and the library did not answer within %.0f s"
                         " (a hung network mount?): starting without them", START_CHECKS_S)
             local = [CheckResult("library", False, "not answering (a hung mount?)")]
-        await self.library.open()
-        recorder = await self._open_history()
+        try:
+            await self.library.open()
+            recorder = await self._open_history()
+        except (sqlite3.OperationalError, OSError) as exc:  # a read-only folder, a full disk: one line
+            problem = explain(exc, self.cfg.library.resolved_index_path())
+            if problem is None:
+                raise
+            raise problem from None
         player = None
         if self.cfg.player.enabled:
             from moodshuffle.act.base import open_player
@@ -138,7 +146,12 @@ class Daemon:
         self.core.history_loaded(plays, feedback)
         if plays or feedback:
             log.info("listening history: %d plays, %d likes/dislikes", len(plays), len(feedback))
-        recorder = HistoryRecorder(history)
+        loop = asyncio.get_running_loop()
+
+        def failing(reason: str | None) -> None:  # from the writer thread: a state and an event (None: recovered)
+            loop.call_soon_threadsafe(self.core.stage_failed, "history", reason)
+
+        recorder = HistoryRecorder(history, failing)
         self.core.add_listener(recorder)
         return recorder
 

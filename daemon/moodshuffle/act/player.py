@@ -25,6 +25,7 @@ from pathlib import Path
 
 import vlc
 
+from moodshuffle.act.audio_output import audio_output_problem, vlc_instance
 from moodshuffle.act.base import Player, PlayerReports
 from moodshuffle.config import PlayerConfig
 from moodshuffle.core import PauseRequested, PlaybackState, PlayRequested, VolumeChanged
@@ -92,13 +93,15 @@ class VlcPlayer(Player):
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
         self._reports = reports
-        self._instance = vlc.Instance(["--no-video", "--no-xlib", *cfg.vlc_args])
-        if self._instance is None:
-            raise RuntimeError(f"libVLC rejected the arguments {cfg.vlc_args}")
+        self._instance = vlc_instance(["--no-video", "--no-xlib", *cfg.vlc_args])
+        self._vlc_args = cfg.vlc_args
+        #: why the audio output cannot be heard (reported once), or None
+        self._no_output: str | None = None
         self._mp = self._instance.media_player_new()
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._current: Track | None = None
         self._started_at = 0.0
+        self._paused_at = 0.0
         self._playing_seen = False
         self._state = PlaybackState.IDLE
         self._volume = cfg.volume
@@ -192,9 +195,11 @@ class VlcPlayer(Player):
             case _Pause(True) if self._state == PlaybackState.PLAYING:
                 self._mp.set_pause(1)
                 self._state = PlaybackState.PAUSED
+                self._paused_at = time.monotonic()
             case _Pause(False) if self._state == PlaybackState.PAUSED:
                 self._mp.set_pause(0)
                 self._state = PlaybackState.PLAYING
+                self._started_at += time.monotonic() - self._paused_at  # time paused is not time played
             case _Volume():
                 self._mp.audio_set_volume(self._volume)
             case _Stop(done):
@@ -213,7 +218,9 @@ class VlcPlayer(Player):
         elif kind == _Media.ENDED:
             self._end()
             if self._playing_seen:
-                self._report(self._reports.track_finished, track.track_id)
+                # the seconds it played: a truncated file ends long before its tagged duration
+                played = round(time.monotonic() - self._started_at, 1)
+                self._report(self._reports.track_finished, track.track_id, played)
             else:
                 self._report(self._reports.track_failed, track.track_id, "libVLC could not decode it")
         elif kind == _Media.ERROR:
@@ -230,7 +237,21 @@ class VlcPlayer(Player):
         self._current = None
         self._state = PlaybackState.IDLE
 
+    def _silent(self) -> bool:
+        """The audio output does not exist: nothing is played (libVLC would "play" in silence and
+        the taste learner would hear a completion as a like); reported once per new reason."""
+        problem = audio_output_problem(self._vlc_args)
+        if problem is not None and problem != self._no_output:
+            log.error("%s: nothing is played until it exists", problem)
+            self._report(self._reports.stage_failed, "player", problem)
+        self._no_output = problem
+        return problem is not None
+
     def _start(self, track: Track) -> None:
+        if self._silent():
+            self._mp.stop()
+            self._state = PlaybackState.IDLE
+            return
         media = self._instance.media_new_path(track.path)
         problem = _unplayable(media, track.path)
         if problem is not None:

@@ -29,19 +29,11 @@ from moodshuffle.core.listening import Learner, Listening
 from moodshuffle.core.mood import MoodKeeper
 from moodshuffle.core.publisher import Publisher, publishes
 from moodshuffle.core.queue import Queue, Ranking
-from moodshuffle.core.state import (
-    PlaybackState,
-    PlayerAction,
-    ReorderReason,
-    Sensor,
-    StageStatus,
-    State,
-    VoiceState,
-)
+from moodshuffle.core.state import PlaybackState, PlayerAction, ReorderReason, Sensor, StageStatus, State, VoiceState
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
 from moodshuffle.decide.taste import TasteModel, rebuild_taste
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, Emotion
-from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
+from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord, end_of_track
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.domain.policy import Policy
@@ -113,8 +105,7 @@ class Controller(Publisher):
 
     @publishes
     def set_mood(self, label: str | None, duration_s: float | None = None) -> None:
-        """Set the mood to ``label`` (one of EMOTIONS) for ``duration_s`` seconds (None: until
-        set again); ``label`` None: back to the sensed mood."""
+        """Set the mood to ``label`` (of EMOTIONS) for ``duration_s`` s (None: until set again); None: sensed."""
         if label is not None and label not in INDEX:
             raise ValueError(f"mood: must be one of {', '.join(EMOTIONS)}, got {label!r}")
         self._mood_moved(self._mood.set(None if label is None else Emotion(label), duration_s, self._now))
@@ -139,8 +130,7 @@ class Controller(Publisher):
     # ----------------------------------------------------------------- library and sensors
     @publishes
     def history_loaded(self, plays: Sequence[PlayRecord], feedback: Sequence[FeedbackRecord]) -> None:
-        """The stored listening history, oldest first: restores the no-repeat window, the skips
-        and the taste model (call it before ``start``; later calls add to what is known)."""
+        """The stored history, oldest first: restores the no-repeat window, skips and taste (before ``start``)."""
         self._listening.restore(plays, feedback, self._library.table)
         self._reorder(ReorderReason.LIBRARY)
 
@@ -177,10 +167,13 @@ class Controller(Publisher):
             self._errors.pop(sensor.value, None)
 
     @publishes
-    def stage_failed(self, stage: str, reason: str) -> None:
-        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers."""
-        self._errors[stage] = reason
-        self._emit(StageFailed(stage, reason))
+    def stage_failed(self, stage: str, reason: str | None) -> None:
+        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers (``reason`` None)."""
+        if reason is None:
+            self._errors.pop(stage, None)
+        else:
+            self._errors[stage] = reason
+            self._emit(StageFailed(stage, reason))
 
     def _set_library(self, table: TrackTable, unavailable: tuple[str, ...]) -> None:
         self._library.set_unavailable(unavailable, len(table))
@@ -224,11 +217,11 @@ class Controller(Publisher):
         self._reorder(ReorderReason.TRACK_STARTED)
 
     @publishes
-    def track_finished(self, track_id: int) -> None:
-        """The player: the track played to its end."""
+    def track_finished(self, track_id: int, played_s: float | None = None) -> None:
+        """The player: the track reached its end after ``played_s`` s of playing (None: unknown)."""
         open_play = self._listening.open
         if open_play is not None and open_play.track.track_id == track_id:
-            self._end_play(float(open_play.track.duration_s), PlayOutcome.COMPLETED)
+            self._end_play(*end_of_track(float(open_play.track.duration_s), played_s))
         if self._queue.is_current(track_id):
             self._advance()
 

@@ -117,9 +117,11 @@ def scan_library(
     models: ModelsConfig,
     progress: Callable[[ScanProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    working: Callable[[str], None] | None = None,
 ) -> ScanReport:
     """Bring the index at ``library.resolved_index_path()`` up to date with ``library.paths``.
-    Blocking (run it in a worker thread); ``should_stop`` is polled between tracks."""
+    Blocking (run it in a worker thread); ``should_stop`` is polled between tracks; ``working``
+    is told each file before it is read (a file on a hung mount is then named)."""
     from moodshuffle.library.analysis import analyse
     from moodshuffle.library.decode import DecodeError
     from moodshuffle.library.music_model import model_identity
@@ -158,6 +160,8 @@ def scan_library(
                 report.stopped = True
                 break
             size, mtime = files[path]
+            if working is not None:
+                working(path)
             try:
                 fp = fingerprint(Path(path), size)
             except OSError as exc:

@@ -234,7 +234,8 @@ class FaceAnalyzer:
 
     def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
         """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
-        (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
+        (H, W, 3), BGRA (H, W, 4) or grayscale (H, W), at least 8x8 pixels; anything else raises
+        ValueError."""
         with self._lock:
             return self._read(frame_bgr)[1]
 
@@ -242,7 +243,7 @@ class FaceAnalyzer:
         """The frame as BGR (dark frames enhanced, as the detector saw it) and ``crops``."""
         if frame_bgr.dtype != np.uint8 or frame_bgr.ndim not in (2, 3) or (
                 frame_bgr.ndim == 3 and frame_bgr.shape[2] not in (3, 4)) or min(frame_bgr.shape[:2]) < 8:
-            raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
+            raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA of at least 8x8 pixels, "
                              f"got {frame_bgr.dtype} {frame_bgr.shape}")
         if frame_bgr.ndim == 3 and frame_bgr.shape[2] == 4:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_BGRA2BGR)
