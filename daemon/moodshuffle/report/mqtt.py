@@ -194,6 +194,9 @@ class MqttBridge(CoreListener):
                 self.connected = False
 
     async def _serve(self, client: aiomqtt.Client, availability: str) -> None:
+        # subscribed before `online`: a command sent as soon as the speaker shows online is heard
+        for suffix in COMMANDS:
+            await client.subscribe(f"{self.base}/{suffix}", qos=1)
         published = self._state
         if published is not None:
             # the state before `online`: a dashboard never shows the previous process's retained
@@ -201,8 +204,6 @@ class MqttBridge(CoreListener):
             await client.publish(f"{self.base}/state", published, qos=1, retain=True)
         await client.publish(availability, "online", qos=1, retain=True)
         await self._publish_discovery(client)
-        for suffix in COMMANDS:
-            await client.subscribe(f"{self.base}/{suffix}", qos=1)
         # subscribed before announcing: a speaker that announces after us is heard live
         await client.subscribe(f"{self.base}/{INSTANCE_TOPIC}", qos=1)
         await client.publish(f"{self.base}/{INSTANCE_TOPIC}", self.instance, qos=1, retain=True)
