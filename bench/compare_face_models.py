@@ -51,7 +51,8 @@ def main() -> None:
         row = {
             "model": str(model), "accuracy": round(float(ok.mean()), 4),
             "accuracy_ci95": [round(float(v), 4) for v in np.percentile(boot, [2.5, 97.5])],
-            "per_class_recall": {e: round(float(ok[labels == i].mean()), 4) for i, e in enumerate(EMOTIONS)},
+            "per_class_recall": {e: round(float(ok[labels == i].sum() / max(1, (labels == i).sum())), 4)
+                                 for i, e in enumerate(EMOTIONS)},
             "diff_to_reference": round(float(ok.mean() - correct[0].mean()), 4),
             "diff_ci95": [round(float(v), 4) for v in np.percentile(diff, [2.5, 97.5])],
             "same_class_as_reference": round(float((p.argmax(1) == probs[0].argmax(1)).mean()), 4),
