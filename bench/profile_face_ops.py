@@ -88,7 +88,7 @@ def main() -> None:
         taken = any(op["op_name"] == "DELEGATE" for op in fast._get_ops_details())
         rows.append((name, shapes, taken, median_ms(fast, args.repeats), median_ms(load(one, False), args.repeats)))
     print(f"{args.model.name}: whole graph {whole[True]:.3f} ms with XNNPACK ({partitions} delegated "
-          f"partitions), {whole[False]:.3f} ms on the built-in kernels; one thread, median of {args.repeats}")
+          f"partition(s)), {whole[False]:.3f} ms on the built-in kernels; one thread, median of {args.repeats}")
     by_op: dict[tuple[str, bool], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for name, _, taken, t_x, t_b in rows:
         acc = by_op[(name, taken)]
