@@ -1,6 +1,6 @@
 """The face model benches measure the shipped graph itself: the op profiler's cut-out ops compute
-what those ops compute inside the whole graph, and the model comparison scores a model as
-``eval faces`` does."""
+what those ops compute inside the whole graph, the first-conv rewrite keeps every output, and
+the model comparison scores a model as ``eval faces`` does."""
 
 from __future__ import annotations
 
@@ -75,3 +75,16 @@ def test_model_comparison_scores_as_eval_faces_and_a_model_against_itself_differ
     assert lo < reference["accuracy"] < hi
     assert again["diff_to_reference"] == 0 and again["diff_ci95"] == [0, 0]
     assert again["same_class_as_reference"] == 1 and again["max_abs_prob_diff"] == 0
+
+
+def test_first_conv_im2col_rewrite_keeps_every_output_of_the_shipped_graph(shared_data):
+    im2col = bench("face_first_conv_im2col")
+    original = SHIPPED.read_bytes()
+    model = im2col.fb.read_model_from_bytearray(bytearray(original))
+    assert im2col.rewrite(model) == 4  # one first conv per view
+    rewritten = bytes(im2col.fb.convert_object_to_bytearray(model))
+    faces = np.load(shared_data / "fer2013" / "fer2013_publictest.npz")["images"][:40]
+    for xnnpack in (False, True):
+        before, after = im2col.outputs(original, faces, xnnpack), im2col.outputs(rewritten, faces, xnnpack)
+        assert len(np.unique(before.argmax(1))) > 1  # real faces, not one constant answer
+        np.testing.assert_array_equal(after, before)
