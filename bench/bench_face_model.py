@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/bench_face_model.py [--model PATH]
 
-Budget (issue 3): at most 2 ms per face on one core of the development machine.
+Budget (issue 3): at most 2 ms per face on one core of the development machine. Wall time
+is what a caller waits; the thread's CPU time (``time.thread_time``) is what the face costs a
+core, and stays close to the idle wall time when other processes share the cores.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ def main() -> None:
     net = ExpressionModel(args.model, num_threads=1)
     for face in faces[:20]:
         net.predict(face[None])
-    times = []
+    times, cpu = [], []
     for face in faces:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         net.predict(face[None])
+        cpu.append((time.thread_time() - c0) * 1000)
         times.append((time.perf_counter() - t0) * 1000)
     print(f"per face: median {np.median(times):.3f} ms, p95 {np.percentile(times, 95):.3f} ms "
-          f"({len(times)} PublicTest faces, one thread)")
+          f"(CPU time median {np.median(cpu):.3f} ms; {len(times)} PublicTest faces, one thread)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 extra="${1:-}"
 
 packages=(python3-venv python3-dev gcc portaudio19-dev libsndfile1 vlc-bin vlc-plugin-base mosquitto ffmpeg openssl)
+# dev only: the music servers the tests start (MPD, Mopidy with its MPD front-end, Snapcast's server)
+if [ "$extra" = dev ]; then packages+=(mpd mopidy mopidy-mpd snapserver); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

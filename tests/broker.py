@@ -43,6 +43,8 @@ class Broker:
     username: str | None = None
     password: str | None = None
     tls: dict[str, Path] | None = None
+    #: the text of an acl_file (e.g. "topic read #": clients may subscribe, never publish)
+    acl: str | None = None
     proc: subprocess.Popen | None = None
 
     def start(self) -> Broker:
@@ -57,6 +59,9 @@ class Broker:
             lines += [f"password_file {pwfile}", "allow_anonymous false"]
         else:
             lines.append("allow_anonymous true")
+        if self.acl is not None:
+            (self.folder / "acl").write_text(self.acl)
+            lines.append(f"acl_file {self.folder / 'acl'}")
         if self.tls:
             lines += [f"cafile {self.tls['ca']}", f"certfile {self.tls['cert']}", f"keyfile {self.tls['key']}"]
         conf = self.folder / "mosquitto.conf"

@@ -207,3 +207,38 @@ def test_a_malformed_frame_is_skipped_with_a_warning_and_sampling_goes_on(video,
         assert asyncio.run(go()) == "ON"
     assert any("frame skipped" in r.message for r in caplog.records)
     assert len(seen) >= 3 and all(isinstance(o, NobodySeen) for o in seen)
+
+
+def test_a_looped_one_frame_video_stays_on_as_a_still_picture(shared_data, tmp_path, caplog):
+    """A one-frame video with loop: true flapped the camera ON/unavailable every 3 s: OpenCV
+    cannot read it again after seeking to its start (issue 28, item 11)."""
+    import subprocess
+
+    photo = next((shared_data / "faces" / "posed" / "img").glob("*.jpg"))
+    one = tmp_path / "one.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(photo), "-frames:v", "1", "-vf",
+                    "scale=320:-2,format=yuv420p", "-c:v", "libx264", str(one)], check=True)
+    source = VideoFileSource(CameraConfig(source=str(one), loop=True, realtime=False))
+    source.open()
+    frames = [source.read() for _ in range(5)]
+    assert all(np.array_equal(f, frames[0]) for f in frames)
+    cfg = CameraConfig(source=str(one), loop=True, realtime=False, interval_s=0.05)
+    statuses: list[str] = []
+
+    async def go() -> None:
+        sampler = FaceSampler(cfg, FirstFrameMalformed())
+        sampler.on_status = statuses.append
+        task = asyncio.create_task(sampler.run(lambda obs: None))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+    assert statuses == ["ON"], statuses
+
+
+def test_a_frame_too_small_says_the_rule_it_breaks(analyzer):
+    """A 2x2 BGR frame was refused with "must be uint8 (H, W, 3) BGR ..., got uint8 (2, 2, 3)",
+    which it is: the message did not say the size rule (issue 28, item 11)."""
+    with pytest.raises(ValueError, match="at least 8x8 pixels"):
+        analyzer.analyze(np.zeros((2, 2, 3), np.uint8), 0.0)

@@ -130,6 +130,19 @@ def test_a_yaml_error_is_one_line_with_its_position(tmp_path):
     assert "\n" not in problem and "(line 3, column 2)" in problem, problem
 
 
+def test_the_player_backend_and_mpd_settings_are_validated_naming_the_key():
+    cfg = parse_config(yaml.safe_load("player:\n  backend: mpd\n  mpd:\n    host: /run/mpd/socket\n"))
+    assert (cfg.player.backend, cfg.player.mpd.host, cfg.player.mpd.port) == ("mpd", "/run/mpd/socket", 6600)
+    assert parse_config({}).player.backend == "vlc"
+    for text, problem in [("backend: mopidy", "player.backend: must be one of vlc, mpd, got 'mopidy'"),
+                          ("mpd:\n    port: 0", "player.mpd.port: must be 1..65535, got 0"),
+                          ("mpd:\n    volume: 3", "player.mpd.volume: unknown key"),
+                          ("backend: mpd\n  mpd:\n    host: ''", "player.mpd.host: must name MPD's host")]:
+        with pytest.raises(ConfigError) as err:
+            parse_config(yaml.safe_load(f"player:\n  {text}\n"))
+        assert [p[:len(problem)] for p in err.value.problems] == [problem], err.value.problems
+
+
 def test_scan_workers_must_be_a_count_and_zero_means_the_cores_but_one():
     from moodshuffle.library.workers import scan_workers
 

@@ -66,3 +66,33 @@ def test_corrupt_models_are_named_with_the_reason(tmp_path):
     assert f"models.voice: {tmp_path / 'noise.tflite'}: cannot load model: " in message
     assert f"models.music: {tmp_path / 'empty.tflite'}: empty model file" in message
     assert "face_detector" not in message
+
+
+def test_doctor_names_an_audio_output_that_does_not_exist_and_a_vlc_arg_libvlc_rejects():
+    """`doctor` said `ok vlc` for --alsa-audio-device=hw:9,9 (no such card) and for an option
+    libVLC does not know, which made `run` exit 1 with a traceback (issue 28, item 8)."""
+    from moodshuffle.doctor import _check_vlc
+
+    ok, message = _check_vlc(parse_config({"player": {"vlc_args": ["--aout=alsa", "--alsa-audio-device=hw:9,9"]}}))
+    assert not ok and "hw:9,9" in message and "-- fix:" in message
+    ok, message = _check_vlc(parse_config({"player": {"vlc_args": ["--quiet", "--no-such-vlc-option"]}}))
+    assert not ok and "player.vlc_args" in message and "--no-such-vlc-option" in message
+    assert _check_vlc(parse_config({"player": {"vlc_args": ["--aout=dummy"]}}))[0]
+
+
+def test_run_with_a_vlc_arg_libvlc_rejects_is_one_clear_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    (tmp_path / "music").mkdir()
+    cfg = {"camera": {"enabled": False}, "microphone": {"enabled": False}, "mqtt": {"enabled": False},
+           "library": {"paths": [str(tmp_path / "music")], "index_path": str(tmp_path / "index.sqlite3")},
+           "player": {"vlc_args": ["--aout=dummy", "--no-such-vlc-option"]}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    done = subprocess.run([sys.executable, "-m", "moodshuffle", "-c", str(tmp_path / "c.yaml"), "run"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "config error: player.vlc_args: libVLC rejects '--no-such-vlc-option'" in done.stderr

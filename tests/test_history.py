@@ -153,3 +153,38 @@ def test_kill_9_loses_at_most_the_event_being_written(tmp_path):
     ended = [p.track_id for p in plays if p.outcome == PlayOutcome.SKIPPED]
     assert ended[: len(reported)] == reported
     assert len(plays) - len(ended) <= 1  # at most the play whose end was being written
+
+
+def test_pruning_waits_for_a_clock_it_can_trust():
+    """The rule: a clock before the newest record, or far past it, prunes nothing until NTP
+    confirms it; a confirmed clock prunes by the retention."""
+    from moodshuffle.domain.history import MAX_CLOCK_LEAP_S, prune_cutoff
+
+    newest = 1000 * DAY
+    assert prune_cutoff(newest + DAY, 180, newest, synchronized=False) == newest + DAY - 180 * DAY
+    assert prune_cutoff(newest + 200 * DAY, 180, newest, synchronized=False) is None
+    assert prune_cutoff(newest - DAY, 180, newest, synchronized=False) is None
+    assert prune_cutoff(newest + MAX_CLOCK_LEAP_S, 180, newest, synchronized=False) is not None
+    assert prune_cutoff(newest + 200 * DAY, 180, newest, synchronized=True) == newest + 20 * DAY
+    assert prune_cutoff(5.0, 180, None, synchronized=False) == 5.0 - 180 * DAY
+
+
+def test_a_clock_200_days_ahead_at_start_keeps_the_history(tmp_path, caplog):
+    """With the wall clock 200 days ahead at start, 43 of 43 plays were pruned as older than 180
+    days (issue 28, item 9); the history waits for NTP, then prunes by the true time."""
+    path = tmp_path / "index.sqlite3"
+    clock = Clock(1000 * DAY)
+    history = ListeningHistory(path, 180, clock, synchronized=lambda: False)
+    for i in range(43):
+        history.play_started(i, f"/m/{i}.ogg", 100.0, SAD, at=clock.t - (43 - i) * DAY)
+    history.close()
+    clock.t += 200 * DAY
+    wrong = ListeningHistory(path, 180, clock, synchronized=lambda: False)
+    assert len(wrong.plays()) == 43
+    assert any("not pruned" in r.getMessage() for r in caplog.records)
+    wrong.close()
+    clock.t -= 201 * DAY  # a stale clock, before the newest record
+    assert len(ListeningHistory(path, 180, clock, synchronized=lambda: False).plays()) == 43
+    clock.t += 171 * DAY  # 170 days after the newest play: held while unconfirmed, pruned once NTP says so
+    assert len(ListeningHistory(path, 180, clock, synchronized=lambda: False).plays()) == 43
+    assert len(ListeningHistory(path, 180, clock, synchronized=lambda: True).plays()) == 10

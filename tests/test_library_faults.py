@@ -283,3 +283,92 @@ def test_a_track_the_player_failed_is_playable_again_when_its_file_is_back_uncha
         assert len(index.load_table()) == 2
     finally:
         index.close()
+
+
+HANG = textwrap.dedent("""
+    import sys, threading
+    from moodshuffle.library import scanner
+
+    def hung(path, size):  # a read on a hung mount: it never returns, and signals do not end it
+        print("reading", path, flush=True)
+        while True:
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+
+    scanner.fingerprint = hung
+    from moodshuffle.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def test_ctrl_c_stops_a_manual_scan_stuck_on_a_hung_file(tmp_path):
+    """Ctrl-C could not stop `moodshuffle scan` stuck on a file of a hung mount: the read ran in
+    the main thread (issue 28, item 11)."""
+    import signal
+
+    import yaml
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "stuck.opus").write_bytes(b"\0" * 1000)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(
+        {"library": {"paths": [str(music)], "index_path": str(tmp_path / "index.sqlite3")}}))
+    proc = subprocess.Popen([sys.executable, "-c", HANG, "-c", str(tmp_path / "c.yaml"), "scan"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "reading" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        t0 = time.monotonic()
+        assert proc.wait(10) == 130
+        assert time.monotonic() - t0 < 5
+        err = proc.stderr.read()
+        assert "stuck.opus" in err and "hung mount" in err and "Traceback" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_scan_stuck_on_a_file_is_said_in_the_state_with_the_file(tmp_path, monkeypatch, caplog):
+    """`scanning: true` forever with no hint when a file hangs (issue 28, item 11)."""
+    import asyncio
+    import threading
+
+    from moodshuffle.config import Config
+    from moodshuffle.core import Controller
+    from moodshuffle.library import scanner
+    from moodshuffle.stages import library as stage
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "stuck.opus").write_bytes(b"\0" * 1000)
+    release = threading.Event()
+
+    def hung(path: Path, size: int) -> str:
+        release.wait(30)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(scanner, "fingerprint", hung)
+    monkeypatch.setattr(stage, "SCAN_STALL_S", 0.4)
+    cfg = Config(library=LibraryConfig(paths=[str(music)], index_path=str(tmp_path / "index.sqlite3")))
+    core = Controller(cfg, 0.0, np.random.default_rng(0))
+
+    async def scenario() -> tuple[dict[str, str], bool, dict[str, str]]:
+        lib = stage.LibraryStage(cfg, core, lambda: False)
+        await lib.open()
+        task = asyncio.create_task(lib._scan())
+        deadline = time.monotonic() + 10
+        while "library" not in dict(core.state.errors) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stuck, scanning = dict(core.state.errors), core.state.library.scanning
+        release.set()
+        await asyncio.wait_for(task, 10)
+        lib.close()
+        return stuck, scanning, dict(core.state.errors)
+
+    stuck, scanning, after = asyncio.run(scenario())
+    assert scanning and "stuck.opus" in stuck.get("library", "") and "hung mount" in stuck["library"], stuck
+    assert "library" not in after  # the scan ended: the hint goes
+    assert sum("stuck.opus" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records) >= 1

@@ -12,6 +12,7 @@ import pytest
 
 from moodshuffle.config import MqttConfig
 from moodshuffle.core import Sensor, SensorSwitched, VolumeChanged
+from moodshuffle.report.inbox import REPORT_EVERY_S
 from moodshuffle.report.mqtt import MqttBridge
 from tests.bridge import BASE, Observer, bridged, controller, run
 from tests.broker import Broker
@@ -128,3 +129,76 @@ def test_two_speakers_with_one_device_id_warn_once_and_never_knock_each_other_of
     warnings = [r.getMessage() for r in caplog.records if "uses device_id" in r.getMessage()]
     assert len(warnings) == 2, warnings  # once in each speaker
     assert all("give each speaker its own device_id" in w for w in warnings)
+
+
+def test_a_flood_of_invalid_commands_is_bounded_and_the_next_valid_one_is_prompt(anonymous_broker, caplog):
+    """5,000 invalid commands a second for 10 s once grew the daemon by 180 MB, wrote a WARNING
+    line for about every one and delayed the next valid command by minutes (issue 28, item 4)."""
+    caplog.set_level(logging.WARNING)
+    flood = 20_000
+
+    async def scenario():
+        bridge, core, rec = bridged(cfg(anonymous_broker))
+        task = asyncio.create_task(bridge.run())
+        obs = Observer(anonymous_broker)
+        async with obs.client() as client:
+            await client.subscribe(f"{BASE}/instance")
+            await client.subscribe(f"{BASE}/event")
+            collector = asyncio.create_task(obs.collect(client))
+            await announced(obs, bridge)
+            began = asyncio.get_running_loop().time()
+            for _ in range(flood):
+                await client.publish(f"{BASE}/volume/set", "300", qos=0)
+            sent = asyncio.get_running_loop().time()
+            await client.publish(f"{BASE}/volume/set", "37", qos=1)
+            await until(lambda: rec.of(VolumeChanged), timeout=3.0)
+            handled_s = asyncio.get_running_loop().time() - sent
+
+            def counted() -> int:
+                events = [json.loads(p) for t, p, _ in obs.messages if t == f"{BASE}/event"]
+                return sum(e["count"] for e in events if e.get("type") == "error")
+
+            await until(lambda: counted() >= flood, timeout=10)
+            collector.cancel()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert rec.of(VolumeChanged) == [VolumeChanged(37)]
+        assert counted() == flood  # every invalid one accounted for, in a few events
+        return sent - began, handled_s
+
+    flood_s, handled_s = run(scenario())
+    assert handled_s < 1.0
+    # two lines a report (the first rejection, then the count), a report every REPORT_EVERY_S
+    lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) <= 2 * (flood_s / REPORT_EVERY_S + 3), [r.getMessage() for r in lines[:20]]
+
+
+def test_a_broker_acl_that_refuses_the_daemons_publishes_is_warned_about_and_doctor_fails(tmp_path, caplog):
+    """A broker ACL that let the daemon connect but publish nothing went unnoticed: zero messages,
+    no warning, doctor ok (issue 28, item 10). Mosquitto answers each QoS 1 publish with PUBACK
+    reason code 135 (Not authorized)."""
+    from moodshuffle.config import parse_config
+    from moodshuffle.doctor import _check_broker
+    from tests.broker import free_port
+
+    caplog.set_level(logging.WARNING, logger="moodshuffle.mqtt")
+    broker = Broker(tmp_path, free_port(), acl="topic read #\n").start()
+    try:
+        async def scenario():
+            bridge, core, rec = bridged(cfg(broker))
+            task = asyncio.create_task(bridge.run())
+            await until(lambda: bridge.refusals.reason is not None)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return bridge, core
+
+        bridge, core = run(scenario())
+        assert "Not authorized" in dict(core.state.errors)["mqtt"]  # the live view and the log show it
+        assert "Not authorized" in bridge.refusals.reason and "135" in bridge.refusals.reason
+        warnings = [r.getMessage() for r in caplog.records if "refuses" in r.getMessage()]
+        assert len(warnings) == 1 and "acl_file" in warnings[0] and BASE in warnings[0], warnings
+        ok, message = _check_broker(parse_config({"device_id": "testbox",
+                                                  "mqtt": {"host": "127.0.0.1", "port": broker.port}}))
+        assert not ok and "Not authorized" in message and "acl_file" in message, message
+    finally:
+        broker.stop()

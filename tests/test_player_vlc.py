@@ -15,7 +15,16 @@ import pytest
 
 from moodshuffle.act.player import VlcPlayer
 from moodshuffle.config import Config, MoodConfig, PlayerConfig
-from moodshuffle.core import Controller, PauseRequested, PlaybackState, PlayerAction, TrackStarted
+from moodshuffle.core import (
+    Controller,
+    PauseRequested,
+    PlaybackState,
+    PlayEnded,
+    PlayerAction,
+    StageFailed,
+    TrackStarted,
+)
+from moodshuffle.domain.history import PlayOutcome, end_of_track, is_cut_short
 from moodshuffle.domain.tracks import Track
 from tests._tables import random_table
 from tests.recorder import Recorder
@@ -57,14 +66,18 @@ class Reports:
     def track_started(self, track_id: int) -> None:
         self._add("started", track_id)
 
-    def track_finished(self, track_id: int) -> None:
+    def track_finished(self, track_id: int, played_s: float | None = None) -> None:
         self._add("finished", track_id)
+        self.played_s = played_s
 
     def track_stopped(self, track_id: int, position_s: float) -> None:
         self._add("stopped", track_id, position_s)
 
     def track_failed(self, track_id: int, reason: str) -> None:
         self._add("failed", track_id)
+
+    def stage_failed(self, stage: str, reason: str) -> None:
+        self._add("stage_failed", stage, reason)
 
     def wait_for(self, pred, timeout: float = 10.0) -> tuple:
         with self.cond:
@@ -178,3 +191,76 @@ def test_the_controller_plays_its_upcoming_list_through_libvlc(short_clips):
     # every track after the first was the head of the upcoming list while the one before played
     assert all(t in heads for t in started[1:3]), (started, heads)
     assert len(skips) == 1
+
+
+def test_an_audio_output_that_does_not_exist_is_reported_and_its_silence_never_learned(short_clips, caplog):
+    """libVLC "played" every track to its end on ALSA device hw:9,9 (no such card): the daemon
+    said playing, doctor said ok and the completions fed the taste learner (issue 28, item 8)."""
+    table = dataclasses.replace(random_table(3), paths=[str(p) for p in short_clips],
+                                duration_s=np.full(3, 1.5, np.float32))
+    missing = ["--aout=alsa", "--alsa-audio-device=hw:9,9", "--quiet"]
+
+    async def scenario() -> tuple[Controller, Recorder]:
+        core = Controller(Config(), 0.0, np.random.default_rng(0))
+        rec = Recorder()
+        player = VlcPlayer(PlayerConfig(vlc_args=missing), core, asyncio.get_running_loop())
+        core.add_listener(rec)
+        core.add_listener(player)
+        core.library_loaded(table)
+        core.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while not rec.of(StageFailed) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(4.0)  # two clips' time: on a device that exists, one has ended
+        finally:
+            await asyncio.to_thread(player.stop)
+            player.close()
+        return core, rec
+
+    core, rec = asyncio.run(scenario())
+    (failed,) = rec.of(StageFailed)
+    assert failed.stage == "player" and "hw:9,9" in failed.reason
+    assert "hw:9,9" in dict(core.state.errors)["player"]
+    assert not rec.of(TrackStarted)
+    assert not rec.of(PlayEnded)  # no completion for the taste learner to take as a like
+    assert any("hw:9,9" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
+
+
+def test_a_truncated_track_is_recorded_with_the_time_it_played_not_completed(short_clips):
+    """A truncated file (its index entry says 30 s, its audio ends after 1.5 s) was recorded as
+    completed with its full duration, which the taste learner takes as liked (issue 28, item 11)."""
+    table = dataclasses.replace(random_table(3), paths=[str(p) for p in short_clips],
+                                duration_s=np.full(3, 30.0, np.float32))
+
+    async def scenario() -> Recorder:
+        core = Controller(Config(), 0.0, np.random.default_rng(0))
+        rec = Recorder()
+        player = VlcPlayer(PlayerConfig(vlc_args=["--aout=dummy", "--quiet"]), core, asyncio.get_running_loop())
+        core.add_listener(rec)
+        core.add_listener(player)
+        core.library_loaded(table)
+        core.start()
+        try:
+            deadline = asyncio.get_running_loop().time() + 20
+            while not rec.of(PlayEnded) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            await asyncio.to_thread(player.stop)
+            player.close()
+        return rec
+
+    ended = asyncio.run(scenario()).of(PlayEnded)[0]
+    assert ended.outcome == PlayOutcome.STOPPED
+    # the 1.5 s clip as the wall clock timed it (libVLC's dummy output runs a short clip fast)
+    assert 0.0 < ended.heard_s <= 5.0, ended.heard_s
+
+
+def test_a_track_is_cut_short_only_well_before_its_end():
+    assert is_cut_short(1.5, 30.0)
+    assert not is_cut_short(29.0, 30.0)  # decoders end a little early or late
+    assert not is_cut_short(5.0, 12.0)  # within CUT_SHORT_S of the end
+    assert not is_cut_short(3.0, 0.0)  # duration unknown
+    assert end_of_track(200.0, 199.5) == (200.0, PlayOutcome.COMPLETED)
+    assert end_of_track(200.0, None) == (200.0, PlayOutcome.COMPLETED)
+    assert end_of_track(200.0, 31.0) == (31.0, PlayOutcome.STOPPED)

@@ -1,7 +1,7 @@
 """The wiring: build the controller and its adapters, run the stages under supervision, stop
 them cleanly. Nothing else happens here.
 
-    camera (FaceSampler) ------+ observe                    +--> VlcPlayer (reports back)
+    camera (FaceSampler) ------+ observe                    +--> Player: VLC or MPD (reports back)
     microphone (VoiceListener) +--------> Controller -------+--> MqttBridge (commands back)
     library (LibraryStage) ---- tables      ^ tick   events +--> LiveView, SystemdNotifier,
                                                                  the sensing and library stages
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -25,6 +26,7 @@ from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
 from moodshuffle.doctor import CheckResult, run_checks
 from moodshuffle.first_run import startup_advice
 from moodshuffle.library.history import ListeningHistory
+from moodshuffle.library.storage import explain
 from moodshuffle.notify import SystemdNotifier
 from moodshuffle.runtime import ModelError
 from moodshuffle.sense.sampler import FaceSampler
@@ -81,13 +83,19 @@ class Daemon:
             log.warning("the start-up checks of the camera and the library did not answer within %.0f s"
                         " (a hung network mount?): starting without them", START_CHECKS_S)
             local = [CheckResult("library", False, "not answering (a hung mount?)")]
-        await self.library.open()
-        recorder = await self._open_history()
+        try:
+            await self.library.open()
+            recorder = await self._open_history()
+        except (sqlite3.OperationalError, OSError) as exc:  # a read-only folder, a full disk: one line
+            problem = explain(exc, self.cfg.library.resolved_index_path())
+            if problem is None:
+                raise
+            raise problem from None
         player = None
         if self.cfg.player.enabled:
-            from moodshuffle.act.player import VlcPlayer
+            from moodshuffle.act.base import open_player
 
-            player = VlcPlayer(self.cfg.player, self.core, loop)
+            player = open_player(self.cfg.player, self.core, loop)
             self.core.add_listener(player)
         self._restore_settings()
         tasks = [asyncio.create_task(coro, name=name) for name, coro in self._stages()]
@@ -138,7 +146,12 @@ class Daemon:
         self.core.history_loaded(plays, feedback)
         if plays or feedback:
             log.info("listening history: %d plays, %d likes/dislikes", len(plays), len(feedback))
-        recorder = HistoryRecorder(history)
+        loop = asyncio.get_running_loop()
+
+        def failing(reason: str | None) -> None:  # from the writer thread: a state and an event (None: recovered)
+            loop.call_soon_threadsafe(self.core.stage_failed, "history", reason)
+
+        recorder = HistoryRecorder(history, failing)
         self.core.add_listener(recorder)
         return recorder
 

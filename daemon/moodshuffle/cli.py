@@ -11,6 +11,7 @@ from pathlib import Path
 from moodshuffle import __version__
 from moodshuffle.config import Config, ConfigError, load_config
 from moodshuffle.library.errors import IndexTooNew
+from moodshuffle.library.storage import StorageError
 from moodshuffle.logs import setup_logging
 from moodshuffle.runtime import ModelError
 
@@ -110,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         return _eval(args, cfg)
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:  # found when a part starts (libVLC rejecting player.vlc_args)
+        for problem in exc.problems:
+            print(f"moodshuffle: config error: {problem}", file=sys.stderr)
+        return 2
     # one line naming the file says it all
-    except (ModelError, IndexTooNew, FileNotFoundError, NotADirectoryError) as exc:
+    except (ModelError, IndexTooNew, StorageError, FileNotFoundError, NotADirectoryError) as exc:
         log.error("%s", exc)
         return 1

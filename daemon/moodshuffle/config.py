@@ -98,8 +98,18 @@ class LibraryConfig:
         return [Path(os.path.expandvars(p)).expanduser() for p in self.paths]
 
 @dataclass
+class MpdConfig:
+    host: str = "localhost"
+    port: int = field(default=6600, metadata=_range(1, 65535))
+    password: str | None = None
+    #: MPD's music directory as seen on this machine ("": ask MPD)
+    music_directory: str = ""
+
+@dataclass
 class PlayerConfig:
     enabled: bool = True
+    backend: str = field(default="vlc", metadata=_choice("vlc", "mpd"))
+    mpd: MpdConfig = field(default_factory=MpdConfig)
     vlc_args: list[str] = field(default_factory=lambda: ["--no-video", "--quiet"])
     volume: int = field(default=70, metadata=_range(0, 100))
     #: how many upcoming tracks the queue holds
@@ -278,6 +288,8 @@ def _check_semantics(cfg: Config, problems: list[str]) -> None:
         value = getattr(cfg.mqtt, key)
         if value and not Path(value).expanduser().is_file():
             problems.append(f"mqtt.{key}: file not found: {value}")
+    if cfg.player.backend == "mpd" and not cfg.player.mpd.host:
+        problems.append("player.mpd.host: must name MPD's host or socket path, got ''")
     if not cfg.library.paths:
         problems.append("library.paths: must name at least one folder")
     for i, entry in enumerate(cfg.library.path_map):

@@ -1,4 +1,4 @@
-"""``moodshuffle doctor``: check camera, microphone, VLC, broker and models; say how to fix."""
+"""``moodshuffle doctor``: check camera, microphone, the player (VLC or MPD), broker and models; say how to fix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from moodshuffle.config import Config
+from moodshuffle.config import Config, ConfigError
 from moodshuffle.logs import printable
 from moodshuffle.sense.probe_noise import filtered_stderr
 
@@ -85,18 +85,28 @@ def _check_microphone(cfg: Config) -> tuple[bool, str]:
     return True, f"{n} input device(s)"
 
 
-def _check_vlc(cfg: Config) -> tuple[bool, str]:
+def _check_player(cfg: Config) -> tuple[bool, str]:
+    if not cfg.player.enabled:
+        return True, "disabled in config (player.enabled: false)"
+    if cfg.player.backend == "mpd":
+        from moodshuffle.act.mpd_check import check_mpd
+
+        return check_mpd(cfg)
     try:
         import vlc
 
-        instance = vlc.Instance(cfg.player.vlc_args)
+        from moodshuffle.act.audio_output import audio_output_problem, vlc_instance
     except (ImportError, OSError, NameError) as exc:
         return False, f"libVLC not usable: {exc} -- fix: sudo apt install vlc-bin vlc-plugin-base"
-    if instance is None:
-        return False, f"libVLC rejected player.vlc_args {cfg.player.vlc_args} -- fix: check them with `cvlc --help`"
-    version = vlc.libvlc_get_version().decode()
+    try:
+        instance = vlc_instance(cfg.player.vlc_args)
+    except ConfigError as exc:
+        return False, f"{exc.problems[0]} -- fix: correct or remove that entry"
     instance.release()
-    return True, f"libVLC {version}"
+    problem = audio_output_problem(cfg.player.vlc_args)
+    if problem is not None:
+        return False, f"{problem} -- fix: `aplay -l` lists the cards; name one of them (or leave the output out)"
+    return True, f"libVLC {vlc.libvlc_get_version().decode()}"
 
 
 def _check_broker(cfg: Config) -> tuple[bool, str]:
@@ -112,7 +122,7 @@ def _check_broker(cfg: Config) -> tuple[bool, str]:
     level = mqtt_log.level
     mqtt_log.setLevel(logging.CRITICAL)
     try:
-        asyncio.run(_log_in(cfg))
+        refused = asyncio.run(_log_in(cfg))
     except OSError as exc:  # the password, CA, certificate or key file
         name = printable(str(exc.filename)) if exc.filename else "a file named in mqtt.*"
         return False, f"cannot read {name}: {exc.strerror or exc} -- fix: make it readable by the daemon's user"
@@ -123,15 +133,27 @@ def _check_broker(cfg: Config) -> tuple[bool, str]:
         return False, f"cannot log in to {where}: {exc} -- fix: {_broker_hint(cfg, str(exc))}"
     finally:
         mqtt_log.setLevel(level)
+    if refused is not None:
+        from moodshuffle.report.payloads import base_topic
+
+        return False, (f"{where} refuses this daemon's publishes: {refused} -- fix: the broker's acl_file must let "
+                       f"{cfg.mqtt.username or 'anonymous clients'} write {base_topic(cfg.mqtt, cfg.device_id)}/#")
     how = " over TLS" if cfg.mqtt.tls else ""
     return True, f"logged in to {where}{how} as {cfg.mqtt.username or 'anonymous'}"
 
 
-async def _log_in(cfg: Config) -> None:
+async def _log_in(cfg: Config) -> str | None:
+    """Log in and publish one QoS 1 message under the daemon's topics; why the broker refused
+    it (its ACL), or None."""
     from moodshuffle.report.mqtt import _client
+    from moodshuffle.report.payloads import base_topic
+    from moodshuffle.report.refusals import watch_refusals
 
-    async with _client(cfg.mqtt, cfg.device_id, suffix="-doctor"):
-        pass
+    refused: list[str] = []
+    async with _client(cfg.mqtt, cfg.device_id, suffix="-doctor") as client:
+        watch_refusals(client, refused.append)
+        await client.publish(f"{base_topic(cfg.mqtt, cfg.device_id)}/doctor", "check", qos=1)
+    return refused[0] if refused else None
 
 
 def _broker_hint(cfg: Config, reason: str) -> str:
@@ -153,6 +175,11 @@ def _check_library(cfg: Config) -> tuple[bool, str]:
         return False, (f"library.paths not found: {', '.join(missing)} -- fix: set library.paths to your music "
                        "(or mount the disk; the index keeps its tracks meanwhile)")
     index = cfg.library.resolved_index_path()
+    from moodshuffle.library.storage import storage_problem
+
+    problem = storage_problem(index)
+    if problem is not None:
+        return False, problem
     if not index.exists():
         return False, (f"no index at {printable(str(index))} -- fix: run `moodshuffle scan` (the daemon also scans "
                        "on start)")
@@ -163,7 +190,7 @@ CHECKS: list[tuple[str, Callable[[Config], tuple[bool, str]]]] = [
     ("models", _check_models),
     ("camera", _check_camera),
     ("microphone", _check_microphone),
-    ("vlc", _check_vlc),
+    ("player", _check_player),
     ("broker", _check_broker),
     ("library", _check_library),
 ]

@@ -1,4 +1,4 @@
-"""The VLC player (adapter: python-vlc), a listener of the controller.
+"""The VLC player (adapter: python-vlc), the default ``Player`` back-end (``act/base.py``).
 
 It plays what it is asked to (``PlayRequested``), pauses, resumes and sets the volume, and
 reports back what happened to each track: started (audible), finished, stopped (replaced by
@@ -22,24 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 import vlc
 
+from moodshuffle.act.audio_output import audio_output_problem, vlc_instance
+from moodshuffle.act.base import Player, PlayerReports
 from moodshuffle.config import PlayerConfig
-from moodshuffle.core import CoreListener, PauseRequested, PlaybackState, PlayRequested, VolumeChanged
+from moodshuffle.core import PauseRequested, PlaybackState, PlayRequested, VolumeChanged
 from moodshuffle.domain.tracks import Track
 
 log = logging.getLogger("moodshuffle.player")
-
-
-class PlayerReports(Protocol):
-    """Where the player reports (the controller)."""
-
-    def track_started(self, track_id: int) -> None: ...
-    def track_finished(self, track_id: int) -> None: ...
-    def track_stopped(self, track_id: int, position_s: float) -> None: ...
-    def track_failed(self, track_id: int, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -94,20 +86,22 @@ class _MediaEvent:
 _Command = _Play | _Halt | _Pause | _Volume | _Stop | _Quit | _MediaEvent
 
 
-class VlcPlayer(CoreListener):
+class VlcPlayer(Player):
     """Plays one Track at a time with libVLC. ``state``: playing, paused, stopped or idle."""
 
     def __init__(self, cfg: PlayerConfig, reports: PlayerReports,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
         self._reports = reports
-        self._instance = vlc.Instance(["--no-video", "--no-xlib", *cfg.vlc_args])
-        if self._instance is None:
-            raise RuntimeError(f"libVLC rejected the arguments {cfg.vlc_args}")
+        self._instance = vlc_instance(["--no-video", "--no-xlib", *cfg.vlc_args])
+        self._vlc_args = cfg.vlc_args
+        #: why the audio output cannot be heard (reported once), or None
+        self._no_output: str | None = None
         self._mp = self._instance.media_player_new()
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._current: Track | None = None
         self._started_at = 0.0
+        self._paused_at = 0.0
         self._playing_seen = False
         self._state = PlaybackState.IDLE
         self._volume = cfg.volume
@@ -201,9 +195,11 @@ class VlcPlayer(CoreListener):
             case _Pause(True) if self._state == PlaybackState.PLAYING:
                 self._mp.set_pause(1)
                 self._state = PlaybackState.PAUSED
+                self._paused_at = time.monotonic()
             case _Pause(False) if self._state == PlaybackState.PAUSED:
                 self._mp.set_pause(0)
                 self._state = PlaybackState.PLAYING
+                self._started_at += time.monotonic() - self._paused_at  # time paused is not time played
             case _Volume():
                 self._mp.audio_set_volume(self._volume)
             case _Stop(done):
@@ -222,7 +218,9 @@ class VlcPlayer(CoreListener):
         elif kind == _Media.ENDED:
             self._end()
             if self._playing_seen:
-                self._report(self._reports.track_finished, track.track_id)
+                # the seconds it played: a truncated file ends long before its tagged duration
+                played = round(time.monotonic() - self._started_at, 1)
+                self._report(self._reports.track_finished, track.track_id, played)
             else:
                 self._report(self._reports.track_failed, track.track_id, "libVLC could not decode it")
         elif kind == _Media.ERROR:
@@ -239,7 +237,21 @@ class VlcPlayer(CoreListener):
         self._current = None
         self._state = PlaybackState.IDLE
 
+    def _silent(self) -> bool:
+        """The audio output does not exist: nothing is played (libVLC would "play" in silence and
+        the taste learner would hear a completion as a like); reported once per new reason."""
+        problem = audio_output_problem(self._vlc_args)
+        if problem is not None and problem != self._no_output:
+            log.error("%s: nothing is played until it exists", problem)
+            self._report(self._reports.stage_failed, "player", problem)
+        self._no_output = problem
+        return problem is not None
+
     def _start(self, track: Track) -> None:
+        if self._silent():
+            self._mp.stop()
+            self._state = PlaybackState.IDLE
+            return
         media = self._instance.media_new_path(track.path)
         problem = _unplayable(media, track.path)
         if problem is not None:

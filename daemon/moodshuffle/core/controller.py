@@ -1,13 +1,8 @@
-"""The controller: one synchronous API over the core's parts. No asyncio, no I/O: inputs are
-method calls (observations, clock ticks, player reports, commands, library tables), outputs
-are the frozen ``state`` and typed events delivered to listeners (``listener.py``).
-
-It routes each input to the parts, each pure and tested on its own (the mood ``mood.py``, the
-queue and playback ``queue.py``, listening and taste ``listening.py``, the library view
-``library.py``), and turns what they report into events. Inputs come from one thread (the event
-loop); every public method but ``observe`` ends by publishing the state and delivering the
-events it produced (``publisher.py``).
-"""
+"""The controller: one synchronous API over the core's parts. No asyncio, no I/O: inputs
+(observations, ticks, player reports, commands, tables) are method calls on one thread (the loop),
+each routed to a pure part (``mood.py``, ``queue.py``, ``listening.py``, ``library.py``); outputs are
+the frozen ``state`` and typed events, published when a public method but ``observe`` returns
+(``publisher.py``) to the listeners (``listener.py``)."""
 
 from __future__ import annotations
 
@@ -34,23 +29,15 @@ from moodshuffle.core.listening import Learner, Listening
 from moodshuffle.core.mood import MoodKeeper
 from moodshuffle.core.publisher import Publisher, publishes
 from moodshuffle.core.queue import Queue, Ranking
-from moodshuffle.core.state import (
-    PlaybackState,
-    PlayerAction,
-    ReorderReason,
-    Sensor,
-    StageStatus,
-    State,
-    VoiceState,
-)
+from moodshuffle.core.state import PlaybackState, PlayerAction, ReorderReason, Sensor, StageStatus, State, VoiceState
 from moodshuffle.decide.ranking import PlayHistory, rank_upcoming
 from moodshuffle.decide.taste import TasteModel, rebuild_taste
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, Emotion
-from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
+from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord, end_of_track
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.domain.policy import Policy
-from moodshuffle.domain.tracks import TrackTable, UpcomingTrack
+from moodshuffle.domain.tracks import Track, TrackTable, UpcomingTrack
 from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle")
@@ -68,11 +55,8 @@ class Controller(Publisher):
         self._now = now
         self._mood = MoodKeeper(cfg.mood, now)
         self._policy = Policy(cfg.mood.policy)
-        self._sensors = {
-            Sensor.CAMERA: StageStatus.UNAVAILABLE if cfg.camera.enabled else StageStatus.OFF,
-            Sensor.MICROPHONE: StageStatus.UNAVAILABLE if cfg.microphone.enabled else StageStatus.OFF,
-        }
         self._sensor_wanted = {Sensor.CAMERA: cfg.camera.enabled, Sensor.MICROPHONE: cfg.microphone.enabled}
+        self._sensors = {s: StageStatus.UNAVAILABLE if on else StageStatus.OFF for s, on in self._sensor_wanted.items()}
         self._errors: dict[str, str] = {}
         self._listening = Listening(wall, learner)
         self._library = LibraryView()
@@ -105,8 +89,7 @@ class Controller(Publisher):
         return self._listening.taste
 
     def sensor_wanted(self, sensor: Sensor) -> bool:
-        """Whether ``sensor`` should be on (config, then the latest command): for a stage that
-        (re)starts."""
+        """Whether ``sensor`` should be on (config, then the latest command), for a stage that (re)starts."""
         return self._sensor_wanted[sensor]
 
     # ----------------------------------------------------------------- mood
@@ -122,8 +105,7 @@ class Controller(Publisher):
 
     @publishes
     def set_mood(self, label: str | None, duration_s: float | None = None) -> None:
-        """Set the mood to ``label`` (one of EMOTIONS) for ``duration_s`` seconds (None: until
-        set again); ``label`` None: back to the sensed mood."""
+        """Set the mood to ``label`` (of EMOTIONS) for ``duration_s`` s (None: until set again); None: sensed."""
         if label is not None and label not in INDEX:
             raise ValueError(f"mood: must be one of {', '.join(EMOTIONS)}, got {label!r}")
         self._mood_moved(self._mood.set(None if label is None else Emotion(label), duration_s, self._now))
@@ -148,8 +130,7 @@ class Controller(Publisher):
     # ----------------------------------------------------------------- library and sensors
     @publishes
     def history_loaded(self, plays: Sequence[PlayRecord], feedback: Sequence[FeedbackRecord]) -> None:
-        """The stored listening history, oldest first: restores the no-repeat window, the skips
-        and the taste model (call it before ``start``; later calls add to what is known)."""
+        """The stored history, oldest first: restores the no-repeat window, skips and taste (before ``start``)."""
         self._listening.restore(plays, feedback, self._library.table)
         self._reorder(ReorderReason.LIBRARY)
 
@@ -186,10 +167,13 @@ class Controller(Publisher):
             self._errors.pop(sensor.value, None)
 
     @publishes
-    def stage_failed(self, stage: str, reason: str) -> None:
-        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers."""
-        self._errors[stage] = reason
-        self._emit(StageFailed(stage, reason))
+    def stage_failed(self, stage: str, reason: str | None) -> None:
+        """A stage of the daemon failed (``supervise`` retries it): shown until it recovers (``reason`` None)."""
+        if reason is None:
+            self._errors.pop(stage, None)
+        else:
+            self._errors[stage] = reason
+            self._emit(StageFailed(stage, reason))
 
     def _set_library(self, table: TrackTable, unavailable: tuple[str, ...]) -> None:
         self._library.set_unavailable(unavailable, len(table))
@@ -214,19 +198,30 @@ class Controller(Publisher):
     def track_started(self, track_id: int) -> None:
         """The player: the requested track is audible."""
         track = self._queue.current
-        if track is None or track.track_id != track_id:
-            return
+        if track is not None and track.track_id == track_id:
+            self._started(track)
+
+    @publishes
+    def track_changed(self, path: str, position_s: float) -> None:
+        """The player (a server others use too) moved by itself, after ``position_s`` seconds of the
+        current track (a skip), to the track at ``path``: it plays on, the upcoming list follows it."""
+        if self._queue.current is not None and self._listening.is_open(self._queue.current.track_id):
+            self._end_play(position_s, PlayOutcome.SKIPPED)
+        if (track := self._queue.adopt(self._library.by_path(path))) is not None:
+            self._started(track)
+
+    def _started(self, track: Track) -> None:
         play = self._listening.started(track, self._context(), self._now)
         log.info("now playing: %s - %s", printable(track.artist or "?"), printable(track.title or track.path))
         self._emit(TrackStarted(track, play.context, play.started_wall))
         self._reorder(ReorderReason.TRACK_STARTED)
 
     @publishes
-    def track_finished(self, track_id: int) -> None:
-        """The player: the track played to its end."""
+    def track_finished(self, track_id: int, played_s: float | None = None) -> None:
+        """The player: the track reached its end after ``played_s`` s of playing (None: unknown)."""
         open_play = self._listening.open
         if open_play is not None and open_play.track.track_id == track_id:
-            self._end_play(float(open_play.track.duration_s), PlayOutcome.COMPLETED)
+            self._end_play(*end_of_track(float(open_play.track.duration_s), played_s))
         if self._queue.is_current(track_id):
             self._advance()
 
@@ -290,10 +285,8 @@ class Controller(Publisher):
             queue.skipping = queue.current.track_id
             if self._listening.is_open(queue.current.track_id):
                 # learn from the skip before choosing what follows, so that the very next track
-                # answers it (chosen when the skipped one started, it would answer only the one
-                # after: bench_feedback.py measures the difference); the player's own report of
-                # the position comes after the next track is chosen, so the controller's clock
-                # times the play, as the player itself does (no pauses subtracted)
+                # answers it (bench_feedback.py measures it); the player's report of the position
+                # comes after, so the controller's clock times the play (no pauses subtracted)
                 self._end_play(self._listening.heard_s(self._now), PlayOutcome.SKIPPED)
                 self._emit(*queue.rank(ReorderReason.SKIPPED, self._ranking()))
             self._advance()

@@ -48,3 +48,8 @@ class LibraryView:
     def track(self, track_id: int) -> Track | None:
         row = self.row(track_id)
         return self.table.track(row) if row is not None else None
+
+    def by_path(self, path: str) -> Track | None:
+        """The playable track whose file is ``path`` (absolute), None when there is none."""
+        rows = [i for i, p in enumerate(self.table.paths) if p == path]
+        return self.table.track(rows[0]) if rows else None

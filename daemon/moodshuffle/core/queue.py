@@ -45,11 +45,13 @@ class Queue:
         #: the track a ``next`` is replacing (its stop report is a skip)
         self.skipping: int | None = None
         self.started = False
+        #: the current track was chosen in another client of the player (MPD), not from the list
+        self.chosen_elsewhere = False
 
     @property
     def state(self) -> PlayerState:
         volume = None if self.playback == PlaybackState.DISABLED else self.volume
-        return PlayerState(self.playback, volume, self.current)
+        return PlayerState(self.playback, volume, self.current, self.chosen_elsewhere)
 
     def is_current(self, track_id: int) -> bool:
         return self.current is not None and self.current.track_id == track_id
@@ -85,10 +87,22 @@ class Queue:
             self.playback = PlaybackState.IDLE
             return out
         head, self.upcoming = self.upcoming[0], self.upcoming[1:]
-        self.current, self.target = head.track, head.target
+        self.current, self.target, self.chosen_elsewhere = head.track, head.target, False
         self.playback = PlaybackState.PLAYING
         out.append(PlayRequested(head.track))
         return out
+
+    def adopt(self, track: Track | None) -> Track | None:
+        """The player moved by itself to ``track`` (None: one not in the library): it is the
+        current track now, playing; chosen elsewhere unless it is the head of the upcoming list."""
+        head = self.upcoming[0] if self.upcoming else None
+        ours = track is not None and head is not None and head.track_id == track.track_id
+        self.chosen_elsewhere = not ours
+        if track is not None:
+            self.upcoming = tuple(u for u in self.upcoming if u.track_id != track.track_id)
+        self.current, self.target = track, head.target if ours and head is not None else None
+        self.playback, self.skipping = PlaybackState.PLAYING, None
+        return track
 
     def drop_current(self) -> None:
         """Forget the current track without asking the player anything (its file went away)."""

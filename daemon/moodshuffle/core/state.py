@@ -82,11 +82,13 @@ class VoiceState:
 
 @dataclass(frozen=True)
 class PlayerState:
-    """volume 0..100 (None when the player is disabled); track: the current track or None."""
+    """volume 0..100 (None when the player is disabled); track: the current track or None;
+    chosen_elsewhere: a person chose the track playing in another client of the player (MPD)."""
 
     state: PlaybackState
     volume: int | None
     track: Track | None
+    chosen_elsewhere: bool = False
 
 
 @dataclass(frozen=True)

@@ -77,3 +77,39 @@ def is_early_skip(heard_s: float, duration_s: float) -> bool:
     unknown, only the seconds count)."""
     share_limit = EARLY_SKIP_SHARE * duration_s if duration_s > 0 else EARLY_SKIP_S
     return heard_s < min(EARLY_SKIP_S, share_limit)
+
+
+#: a wall clock more than this past the newest record is not trusted to prune by until NTP has
+#: confirmed it: a Pi without a real-time clock boots with a stale or a wrong time, and 200 days
+#: ahead once pruned a whole history as older than 180 days
+MAX_CLOCK_LEAP_S = 30 * 86400.0
+
+
+def prune_cutoff(now: float, retention_days: float, newest: float | None, synchronized: bool) -> float | None:
+    """The wall time (Unix seconds) before which plays and likes may be deleted, or None when the
+    clock ``now`` is not trustworthy yet: not confirmed by NTP (``synchronized``) and before the
+    ``newest`` record or more than MAX_CLOCK_LEAP_S past it (``newest`` None: nothing stored)."""
+    if not synchronized and newest is not None and not newest <= now <= newest + MAX_CLOCK_LEAP_S:
+        return None
+    return now - retention_days * 86400.0
+
+
+#: a track whose end came before this share of its duration, and more than CUT_SHORT_S early, was
+#: cut short (a truncated or damaged file): it did not play to its end
+CUT_SHORT_SHARE = 0.9
+CUT_SHORT_S = 10.0
+
+
+def is_cut_short(played_s: float, duration_s: float) -> bool:
+    """A track of ``duration_s`` seconds (0 or less: unknown) that reached its end after
+    ``played_s`` seconds of playing ended early: before CUT_SHORT_SHARE of it, CUT_SHORT_S early."""
+    return duration_s > 0 and played_s < CUT_SHORT_SHARE * duration_s and duration_s - played_s > CUT_SHORT_S
+
+
+def end_of_track(duration_s: float, played_s: float | None) -> tuple[float, PlayOutcome]:
+    """How a play that reached the track's end is recorded: (its duration, COMPLETED), or (the
+    seconds played, STOPPED) when it was cut short (a truncated file teaches nothing of taste).
+    ``played_s`` None: unknown, the duration."""
+    if played_s is not None and is_cut_short(played_s, duration_s):
+        return max(0.0, played_s), PlayOutcome.STOPPED
+    return duration_s, PlayOutcome.COMPLETED

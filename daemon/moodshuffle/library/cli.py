@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
+from collections.abc import Callable
 
 from moodshuffle.config import Config
 from moodshuffle.library.index import TrackIndex
-from moodshuffle.library.scanner import ScanProgress, scan_library
+from moodshuffle.library.scanner import ScanProgress, ScanReport, scan_library
 from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle.scan")
+
+#: after Ctrl-C, how long the scan may take to stop at the end of its track
+STOP_WAIT_S = 2.0
 
 
 def _bar(p: ScanProgress, width: int = 30) -> str:
@@ -39,10 +44,12 @@ def scan_command(cfg: Config) -> int:
     index_path = cfg.library.resolved_index_path()
     log.info("scanning %s into %s", printable(", ".join(cfg.library.paths)), printable(str(index_path)))
     try:
-        report = scan_library(cfg.library, cfg.models, progress)
+        report = _interruptible_scan(cfg, progress)
     finally:
         if tty:
             sys.stderr.write("\n")
+    if report is None:
+        return 130
     print(f"scan: {report}")
     for root, reason in report.unavailable_roots.items():
         print(f"unavailable: {printable(root)}: {reason}; its tracks are kept in the index and nothing was removed "
@@ -57,3 +64,41 @@ def scan_command(cfg: Config) -> int:
     finally:
         index.close()
     return 1 if report.unavailable_roots else 0
+
+
+def _interruptible_scan(cfg: Config, progress: Callable[[ScanProgress], None]) -> ScanReport | None:
+    """The scan in a daemon thread, so that Ctrl-C stops it even while it is stuck on a file of a
+    hung mount (a read there never returns to Python); None when Ctrl-C stopped it."""
+    stop = threading.Event()
+    outcome: list[ScanReport | BaseException] = []
+    working = [""]
+
+    def at(path: str) -> None:
+        working[0] = path
+
+    done = threading.Event()
+
+    def scan() -> None:
+        try:
+            outcome.append(scan_library(cfg.library, cfg.models, progress, stop.is_set, at))
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    # an Event, not Thread.join: a join that Ctrl-C interrupts can leave is_alive() saying False
+    threading.Thread(target=scan, name="scan", daemon=True).start()
+    try:
+        while not done.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        if not done.wait(STOP_WAIT_S):
+            log.error("interrupted: the scan does not answer on %s (a hung mount?); leaving it behind -- what was "
+                      "analysed is in the index", printable(working[0]))
+        else:
+            log.info("interrupted: the scan stopped; what was analysed is in the index")
+        return None
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]

@@ -13,28 +13,47 @@ NULL: it counts for the no-repeat window but teaches nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from moodshuffle.domain.emotions import Emotion
-from moodshuffle.domain.history import FeedbackKind, FeedbackRecord, MoodContext, PlayOutcome, PlayRecord
+from moodshuffle.domain.history import (
+    FeedbackKind,
+    FeedbackRecord,
+    MoodContext,
+    PlayOutcome,
+    PlayRecord,
+    prune_cutoff,
+)
 from moodshuffle.library.index import connect
+
+log = logging.getLogger("moodshuffle.history")
+#: systemd-timesyncd's mark that the clock has been synchronised since boot
+TIMESYNC_MARK = Path("/run/systemd/timesync/synchronized")
+
+
+def clock_synchronized() -> bool:
+    """Whether NTP (systemd-timesyncd) has confirmed the wall clock since boot."""
+    return TIMESYNC_MARK.exists()
 
 
 class ListeningHistory:
     """Write and read the history in the index at ``path`` (thread-safe: one lock).
 
-    ``retention_days``: ``library.history_days``; ``clock``: wall time in Unix seconds."""
+    ``retention_days``: ``library.history_days``; ``clock``: wall time in Unix seconds;
+    ``synchronized``: whether NTP has confirmed that clock (pruning waits for a trustworthy one)."""
 
     def __init__(self, path: Path, retention_days: float, clock: Callable[[], float] = time.time,
-                 prune_on_open: bool = True) -> None:
+                 prune_on_open: bool = True, synchronized: Callable[[], bool] = clock_synchronized) -> None:
         if retention_days <= 0:
             raise ValueError(f"library.history_days: must be > 0, got {retention_days!r}")
         self.path = Path(path)
         self.retention_days = retention_days
         self._clock = clock
+        self._synchronized = synchronized
         self._db = connect(self.path)
         # each event is worth its fsync: a power cut must not take the last minutes of history
         self._db.execute("PRAGMA synchronous=FULL")
@@ -82,9 +101,18 @@ class ListeningHistory:
         return record
 
     def prune(self, now: float | None = None) -> int:
-        """Delete plays and feedback older than ``retention_days``; returns how many rows went."""
-        cutoff = self._now(now) - self.retention_days * 86400.0
+        """Delete plays and feedback older than ``retention_days``; returns how many rows went.
+        Nothing goes while the clock is not trustworthy (``prune_cutoff``)."""
         with self._lock:
+            newest = self._db.execute("SELECT max(t) FROM (SELECT max(started) AS t FROM plays"
+                                      " UNION ALL SELECT max(at) FROM feedback)").fetchone()[0]
+            clock = self._now(now)
+            cutoff = prune_cutoff(clock, self.retention_days, newest, self._synchronized())
+            if cutoff is None:
+                log.warning("listening history: not pruned: the clock (%s) is %.0f days from the newest record "
+                            "and NTP has not confirmed it (a clock without a battery?)",
+                            time.strftime("%Y-%m-%d %H:%M", time.gmtime(clock)), (clock - newest) / 86400.0)
+                return 0
             gone = self._db.execute("DELETE FROM plays WHERE started < ?", (cutoff,)).rowcount
             gone += self._db.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
         return gone

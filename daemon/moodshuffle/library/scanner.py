@@ -119,9 +119,11 @@ def scan_library(
     models: ModelsConfig,
     progress: Callable[[ScanProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    working: Callable[[str], None] | None = None,
 ) -> ScanReport:
     """Bring the index at ``library.resolved_index_path()`` up to date with ``library.paths``.
-    Blocking (run it in a worker thread); ``should_stop`` is polled between tracks."""
+    Blocking (run it in a worker thread); ``should_stop`` is polled between tracks; ``working``
+    is told each file before it is read (a file on a hung mount is then named)."""
     from moodshuffle.library.music_model import model_identity
     from moodshuffle.library.workers import TrackAnalysts, scan_workers
 
@@ -167,6 +169,8 @@ def scan_library(
                     return
                 size, mtime = files[path]
                 local = pmap.local(path)
+                if working is not None:
+                    working(local)
                 try:
                     fp = fingerprint(Path(local), size)
                 except OSError as exc:

@@ -208,7 +208,7 @@ def check_frame(frame: np.ndarray) -> None:
     """Raise ValueError unless ``frame`` is uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, 8 px or more."""
     if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or (
             frame.ndim == 3 and frame.shape[2] not in (3, 4)) or min(frame.shape[:2]) < 8:
-        raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA, "
+        raise ValueError(f"frame must be uint8 (H, W), (H, W, 3) BGR or (H, W, 4) BGRA of at least 8x8 pixels, "
                          f"got {frame.dtype} {frame.shape}")
 
 
@@ -242,7 +242,8 @@ class FaceAnalyzer:
 
     def crops(self, frame_bgr: np.ndarray) -> list[tuple[Detection, np.ndarray]]:
         """Detections large enough to read, with their 48x48 crops. The frame is uint8 BGR
-        (H, W, 3), BGRA (H, W, 4) or grayscale (H, W); anything else raises ValueError."""
+        (H, W, 3), BGRA (H, W, 4) or grayscale (H, W), at least 8x8 pixels; anything else raises
+        ValueError."""
         with self._lock:
             return self._read(frame_bgr, True)[1]
 

@@ -47,7 +47,9 @@ from moodshuffle.core import (
 from moodshuffle.logs import printable
 from moodshuffle.report import payloads
 from moodshuffle.report.commands import COMMANDS, CommandError, Controls, run_command
+from moodshuffle.report.inbox import inbox_type
 from moodshuffle.report.payloads import JsonObject, base_topic, discovery_messages, encode
+from moodshuffle.report.refusals import Refusals
 from moodshuffle.supervise import Backoff
 
 log = logging.getLogger("moodshuffle.mqtt")
@@ -70,7 +72,8 @@ def instance_id() -> str:
     return f"{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, suffix: str = "") -> aiomqtt.Client:
+def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, suffix: str = "",
+            queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None) -> aiomqtt.Client:
     """A client as the daemon logs in. ``suffix`` makes the client id unique (per process for the
     daemon): the broker disconnects an older client when a new one takes its id."""
     tls = None
@@ -82,7 +85,7 @@ def _client(cfg: MqttConfig, device_id: str, will: aiomqtt.Will | None = None, s
     return aiomqtt.Client(
         cfg.host, cfg.port, username=cfg.username, password=cfg.resolved_password(),
         identifier=f"moodshuffle-{device_id}{suffix}", keepalive=cfg.keepalive_s, will=will, tls_params=tls,
-        timeout=10, protocol=aiomqtt.ProtocolVersion.V5, properties=properties,
+        timeout=10, protocol=aiomqtt.ProtocolVersion.V5, properties=properties, queue_type=queue_type,
     )
 
 
@@ -103,14 +106,15 @@ class MqttBridge(CoreListener):
         self.controls = controls
         self.base = base_topic(cfg, device_id)
         self.connected = False
+        self.refusals = Refusals(cfg, self.base, lambda reason: controls.stage_failed("mqtt", reason))
         self._backoff = Backoff(backoff_first_s, backoff_max_s, jitter=0.2)
         self._state: str | None = None
         self._state_pending = False
         #: (topic suffix under <base>/, JSON)
         self._events: deque[tuple[str, str]] = deque(maxlen=EVENT_BUFFER)
-        #: command topic -> (latest reason, rejected since the last error event): a burst of bad
-        #: commands becomes one error event per topic, so none is crowded out of the buffer
-        self._rejected: dict[str, tuple[str, int]] = {}
+        #: incoming messages bounded in number and rate per topic; rejections counted per topic (a
+        #: burst of bad commands is one error event per topic, so none is crowded out of the buffer)
+        self._queue_type, self._inbox = inbox_type(self._poke)
         #: when discovery was last published (the event loop's clock): events wait DISCOVERY_SETTLE_S
         self._discovered_at = -DISCOVERY_SETTLE_S
         self._wake: asyncio.Event | None = None
@@ -164,9 +168,10 @@ class MqttBridge(CoreListener):
         while True:
             will = aiomqtt.Will(availability, "offline", qos=1, retain=True)
             try:
-                async with _client(self.cfg, self.device_id, will, suffix=f"-{self.instance}") as client:
+                async with _client(self.cfg, self.device_id, will, f"-{self.instance}", self._queue_type) as client:
                     connected_at = loop.time()
                     self.connected = True
+                    self.refusals.watch(client)
                     log.info("connected to MQTT broker %s:%d", self.cfg.host, self.cfg.port)
                     try:
                         await self._serve(client, availability)
@@ -189,6 +194,9 @@ class MqttBridge(CoreListener):
                 self.connected = False
 
     async def _serve(self, client: aiomqtt.Client, availability: str) -> None:
+        # subscribed before `online`: a command sent as soon as the speaker shows online is heard
+        for suffix in COMMANDS:
+            await client.subscribe(f"{self.base}/{suffix}", qos=1)
         published = self._state
         if published is not None:
             # the state before `online`: a dashboard never shows the previous process's retained
@@ -196,8 +204,6 @@ class MqttBridge(CoreListener):
             await client.publish(f"{self.base}/state", published, qos=1, retain=True)
         await client.publish(availability, "online", qos=1, retain=True)
         await self._publish_discovery(client)
-        for suffix in COMMANDS:
-            await client.subscribe(f"{self.base}/{suffix}", qos=1)
         # subscribed before announcing: a speaker that announces after us is heard live
         await client.subscribe(f"{self.base}/{INSTANCE_TOPIC}", qos=1)
         await client.publish(f"{self.base}/{INSTANCE_TOPIC}", self.instance, qos=1, retain=True)
@@ -294,19 +300,16 @@ class MqttBridge(CoreListener):
                 self._reject(topic, f"internal error: {exc}")
 
     def _reject(self, topic: str, reason: str) -> None:
-        """A command on ``topic`` was rejected: logged and counted, published by the loop."""
-        seen = self._rejected.get(topic)
-        if seen is None:
+        """A command on ``topic`` was rejected: logged (the first since a report), counted, published."""
+        if self._inbox.reject(topic, reason):
             log.warning("rejected %s: %s", topic, reason)
-        self._rejected[topic] = (reason, 1 if seen is None else seen[1] + 1)
         self._poke()
 
     def _flush_rejected(self) -> None:
-        for topic, (reason, count) in self._rejected.items():
+        for topic, reason, count in self._inbox.report(asyncio.get_running_loop().time()):
             if count > 1:
                 log.warning("rejected %d commands on %s (the latest: %s)", count, topic, reason)
             self._publish_event(payloads.command_error_payload(topic, reason, count))
-        self._rejected.clear()
 
     def _ignore_retained(self, topic: str) -> None:
         """A retained command was stored once and is replayed at every (re)connect: obeying it

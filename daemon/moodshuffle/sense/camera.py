@@ -119,6 +119,8 @@ class VideoFileSource(_CaptureSource):
         self._started = 0.0
         self._fps = 25.0
         self._pos = 0
+        #: the latest frame read from this file (a looped one-frame video shows it again)
+        self._last: np.ndarray | None = None
 
     def open(self) -> None:
         if not self.path.is_file():
@@ -149,9 +151,14 @@ class VideoFileSource(_CaptureSource):
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             self._started, self._pos = time.monotonic(), 0
             ok, frame = self._cap.read()
-            if not ok:
+            if not ok and self._last is not None:
+                # a one-frame video cannot be read again after a seek (OpenCV's decoder has drained):
+                # it is a still picture, not a camera that fails every other sample
+                frame = self._last
+            elif not ok:
                 raise CameraUnavailable(f"video {self.path} cannot be read")
             self._pos = 1
+        self._last = frame
         return _rotate(frame, self.cfg.rotation)
 
 

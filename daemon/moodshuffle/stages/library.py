@@ -35,6 +35,9 @@ RETRY_FIRST_S = 5.0
 RETRY_MAX_S = 30.0
 #: a library folder that does not answer this fast at start (a hung network mount) is unavailable
 CHECK_TIMEOUT_S = 10.0
+#: a scan that has been reading one file this long is stuck there (a hung mount): it is said,
+#: with the file, in the log and the state (``scanning: true`` alone gave no hint)
+SCAN_STALL_S = 60.0
 
 
 class LibraryInputs(Protocol):
@@ -43,6 +46,7 @@ class LibraryInputs(Protocol):
     def library_loaded(self, table: TrackTable, unavailable: tuple[str, ...] = ()) -> None: ...
     def scan_started(self) -> None: ...
     def scan_finished(self, table: TrackTable | None, unavailable: tuple[str, ...] = ()) -> None: ...
+    def stage_failed(self, stage: str, reason: str | None) -> None: ...
 
 
 class LibraryStage(CoreListener):
@@ -176,15 +180,37 @@ class LibraryStage(CoreListener):
         assert self._index is not None, "open() first"
         self._core.scan_started()
         done = False
+        loop = asyncio.get_running_loop()
+        working: list[str | float] = ["", loop.time()]  # the file read now, since when (from the scan thread)
+
+        def at(path: str) -> None:
+            working[:] = [path, loop.time()]
+
+        watch = loop.create_task(self._watch_scan(working))
         try:
             # a daemon thread: a read stuck on a hung mount must not hold up SIGTERM
-            report = await in_daemon_thread(scan_library, self._cfg.library, self._cfg.models, None, self._stopping)
+            report = await in_daemon_thread(scan_library, self._cfg.library, self._cfg.models, None, self._stopping,
+                                            at)
             log.info("library scan: %s", report)
             self._unavailable = dict(report.unavailable_roots)
             self._table = await asyncio.to_thread(self._index.load_table)
             done = True
         finally:
+            watch.cancel()
             if done:
                 self._core.scan_finished(*self._playable())
             else:
                 self._core.scan_finished(None)  # the scan failed: the table we have stands
+
+    async def _watch_scan(self, working: list[str | float]) -> None:
+        """Say once per file when the scan has been reading it for SCAN_STALL_S (a hung mount)."""
+        told = ""
+        while True:
+            await asyncio.sleep(min(5.0, SCAN_STALL_S / 4))
+            path, since = str(working[0]), float(working[1])
+            stuck_s = asyncio.get_running_loop().time() - since
+            if path and path != told and stuck_s >= SCAN_STALL_S:
+                told = path
+                reason = f"the scan has been waiting {stuck_s:.0f} s on {printable(path)} (a hung mount?)"
+                log.warning("library: %s; the music plays on from the index", reason)
+                self._core.stage_failed("library", reason)

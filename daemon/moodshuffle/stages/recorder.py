@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from moodshuffle.core import CoreListener, FeedbackGiven, PlayEnded, TrackStarted
 from moodshuffle.library.history import ListeningHistory
+from moodshuffle.library.storage import explain
 
 log = logging.getLogger("moodshuffle")
 
@@ -30,8 +31,12 @@ class HistoryRecorder(CoreListener):
     """Writes the controller's plays and feedback into ``history`` (it owns it: ``close``);
     prunes the rows older than the retention first."""
 
-    def __init__(self, history: ListeningHistory) -> None:
+    def __init__(self, history: ListeningHistory, on_error: Callable[[str | None], None] | None = None) -> None:
         self._history = history
+        #: told why writing fails (a full disk), once, and None once writing works again
+        self._on_error = on_error
+        self._failing: str | None = None
+        self._lost = 0
         #: (track id, play id) of the play heard now; touched by the writer thread only
         self._open: tuple[int, int] | None = None
         self._queue: queue.Queue[_Write | None] = queue.Queue()
@@ -84,5 +89,27 @@ class HistoryRecorder(CoreListener):
         while (write := self._queue.get()) is not None:
             try:
                 write()
-            except Exception:  # a full disk or a held lock loses this event, not the daemon
-                log.exception("listening history: an event could not be written")
+            except Exception as exc:  # a full disk or a held lock loses this event, not the daemon
+                self._failed(exc)
+            else:
+                self._recovered()
+
+    def _failed(self, exc: Exception) -> None:
+        """One line when writing starts failing (not a traceback per event), a state and an event."""
+        self._lost += 1
+        if self._failing is not None:
+            return
+        problem = explain(exc, self._history.path)
+        self._failing = str(problem) if problem is not None else f"cannot write to {self._history.path}: {exc}"
+        log.warning("listening history: %s; plays and likes are not recorded until it can write again",
+                    self._failing)
+        if self._on_error is not None:
+            self._on_error(self._failing)
+
+    def _recovered(self) -> None:
+        if self._failing is None:
+            return
+        log.info("listening history: writing again (%d events were lost)", self._lost)
+        self._failing, self._lost = None, 0
+        if self._on_error is not None:
+            self._on_error(None)
