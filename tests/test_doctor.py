@@ -69,15 +69,15 @@ def test_corrupt_models_are_named_with_the_reason(tmp_path):
 
 
 def test_doctor_names_an_audio_output_that_does_not_exist_and_a_vlc_arg_libvlc_rejects():
-    """`doctor` said `ok vlc` for --alsa-audio-device=hw:9,9 (no such card) and for an option
+    """`doctor` said `ok vlc` (now the `player` check) for --alsa-audio-device=hw:9,9 (no such card) and for an option
     libVLC does not know, which made `run` exit 1 with a traceback (issue 28, item 8)."""
-    from moodshuffle.doctor import _check_vlc
+    from moodshuffle.doctor import _check_player
 
-    ok, message = _check_vlc(parse_config({"player": {"vlc_args": ["--aout=alsa", "--alsa-audio-device=hw:9,9"]}}))
+    ok, message = _check_player(parse_config({"player": {"vlc_args": ["--aout=alsa", "--alsa-audio-device=hw:9,9"]}}))
     assert not ok and "hw:9,9" in message and "-- fix:" in message
-    ok, message = _check_vlc(parse_config({"player": {"vlc_args": ["--quiet", "--no-such-vlc-option"]}}))
+    ok, message = _check_player(parse_config({"player": {"vlc_args": ["--quiet", "--no-such-vlc-option"]}}))
     assert not ok and "player.vlc_args" in message and "--no-such-vlc-option" in message
-    assert _check_vlc(parse_config({"player": {"vlc_args": ["--aout=dummy"]}}))[0]
+    assert _check_player(parse_config({"player": {"vlc_args": ["--aout=dummy"]}}))[0]
 
 
 def test_run_with_a_vlc_arg_libvlc_rejects_is_one_clear_line_not_a_traceback(tmp_path):
