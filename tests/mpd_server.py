@@ -145,6 +145,9 @@ class Reports:
     def set_volume(self, volume: int) -> None:
         self._add("volume", volume)
 
+    def stage_failed(self, stage: str, reason: str | None) -> None:
+        self._add("stage", stage, reason)
+
     def wait_for(self, pred, timeout: float = 10.0) -> tuple:
         with self.cond:
             assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events

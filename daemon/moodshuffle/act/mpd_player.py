@@ -155,9 +155,11 @@ class MpdPlayer(Player):
                 log.info("MPD at %s: connected (MPD protocol %s)", where, client.mpd_version)
                 delay = BACKOFF_S[0]
                 self.connected.set()
+                self._report(self._reports.stage_failed, "player", None)  # the state's error clears
                 await self._session(client)
             except (OSError, TimeoutError, mpd.ConnectionError, mpd.CommandError) as exc:
                 log.warning("MPD at %s: %s (again in %.0f s)", where, exc or type(exc).__name__, delay)
+                self._report(self._reports.stage_failed, "player", f"MPD at {where}: {exc or type(exc).__name__}")
             finally:
                 self.connected.clear()
                 client.disconnect()
