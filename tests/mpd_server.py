@@ -7,7 +7,6 @@ import contextlib
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import mpd
 
 from moodshuffle.core import PlayerAction
 from tests.broker import free_port
+from tests.recorder import PlayerReportsLog
 
 MPD = shutil.which("mpd") or "/usr/bin/mpd"
 MOPIDY = shutil.which("mopidy") or "/usr/bin/mopidy"
@@ -112,26 +112,11 @@ def clips(shared_data: Path, out: Path, sources: list[str], seconds: float) -> l
     return paths
 
 
-class Reports:
+class Reports(PlayerReportsLog):
     """Records the player's reports (what the controller receives)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self.cond = threading.Condition()
-
-    def _add(self, *event) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
-
-    def track_started(self, track_id: int) -> None:
-        self._add("started", track_id)
 
     def track_finished(self, track_id: int) -> None:
         self._add("finished", track_id)
-
-    def track_stopped(self, track_id: int, position_s: float) -> None:
-        self._add("stopped", track_id, position_s)
 
     def track_failed(self, track_id: int, reason: str) -> None:
         self._add("failed", track_id, reason)
@@ -147,8 +132,3 @@ class Reports:
 
     def stage_failed(self, stage: str, reason: str | None) -> None:
         self._add("stage", stage, reason)
-
-    def wait_for(self, pred, timeout: float = 10.0) -> tuple:
-        with self.cond:
-            assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events
-            return next(e for e in self.events if pred(e))

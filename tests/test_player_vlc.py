@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from moodshuffle.core import (
 from moodshuffle.domain.history import PlayOutcome, end_of_track, is_cut_short
 from moodshuffle.domain.tracks import Track
 from tests._tables import random_table
-from tests.recorder import Recorder
+from tests.recorder import PlayerReportsLog, Recorder
 
 pytestmark = pytest.mark.real
 
@@ -51,38 +50,18 @@ def track(i: int, path: Path) -> Track:
     return Track(i, str(path), f"title{i}", f"artist{i}", "", 1.5)
 
 
-class Reports:
+class Reports(PlayerReportsLog):
     """Records the player's reports (what the controller receives)."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple] = []
-        self.cond = threading.Condition()
-
-    def _add(self, *event) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
-
-    def track_started(self, track_id: int) -> None:
-        self._add("started", track_id)
 
     def track_finished(self, track_id: int, played_s: float | None = None) -> None:
         self._add("finished", track_id)
         self.played_s = played_s
-
-    def track_stopped(self, track_id: int, position_s: float) -> None:
-        self._add("stopped", track_id, position_s)
 
     def track_failed(self, track_id: int, reason: str) -> None:
         self._add("failed", track_id)
 
     def stage_failed(self, stage: str, reason: str) -> None:
         self._add("stage_failed", stage, reason)
-
-    def wait_for(self, pred, timeout: float = 10.0) -> tuple:
-        with self.cond:
-            assert self.cond.wait_for(lambda: any(pred(e) for e in self.events), timeout), self.events
-            return next(e for e in self.events if pred(e))
 
 
 @pytest.fixture
