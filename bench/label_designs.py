@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 import numpy as np
 
-from moodshuffle.config import MoodConfig
+from moodshuffle.config import ModelsConfig, MoodConfig
 from moodshuffle.domain.emotions import CLASS_VA, EMOTIONS, INDEX, N_EMOTIONS, Emotion
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.estimate import mood as m
 from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.estimate.naming import load_naming
 
 Make = Callable[[], MoodEstimator]
 
@@ -199,8 +200,11 @@ def _w(**f: float) -> np.ndarray:
 
 
 def designs(cfg: MoodConfig) -> dict[str, Make]:
+    naming = load_naming(ModelsConfig())
     d: dict[str, Make] = {
-        "shipped": lambda: MoodEstimator(cfg),
+        "shipped (its naming fitted on all 8 performers: in-sample; --naming scores it honestly)":
+            lambda: MoodEstimator(cfg, naming),
+        "shipped without the naming (the label reads the departure as the model splits it)": lambda: MoodEstimator(cfg),
         "before issue 27 (class hysteresis, point probs @ CLASS_VA)": lambda: Design(cfg),
         "group, class free within": lambda: Design(cfg, "group"),
         "group, class held within": lambda: Design(cfg, "group-hold"),

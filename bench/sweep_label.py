@@ -23,6 +23,10 @@ Figures, per expression class and overall (the issue's):
 
 ``--lopo``: designs with a parameter are chosen leave-one-performer-out (the parameter picked
 on 7 performers, scored on the 8th), so that a tuned figure is not a fit to these 8 people.
+
+``--naming``: the departure naming (``models/fit_mood_naming.py``) scored honestly: for each
+performer the map is fitted on the other seven performers' photos, and the mood sensitivity and
+the map's C are chosen on those seven's scenes (nested), then scored on the eighth's scenes.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO / "daemon"))
 sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "models"))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -183,6 +188,43 @@ def table(name: str, s: dict[str, dict[str, float]]) -> str:
     return f"{name}: " + " | ".join(cells) + f" | rest {100 * a['rest_neutral']:.1f}% changes {a['rest_changes']}"
 
 
+#: what the nested leave-one-performer-out chooses among: mood sensitivity x the naming's C
+NAMING_GRID = [(s, c) for s in (2.0, 2.5, 3.0, 3.5) for c in (0.3, 1.0)]
+
+
+def naming_lopo(observed: Scenes, cfg: MoodConfig) -> None:
+    """Per held-out performer: the naming fitted on the other seven's photos, (sensitivity, C)
+    chosen by ``objective`` on the other seven's scenes (each scored with a map fitted without
+    it and without the held-out one), then the held-out performer's scenes scored."""
+    import fit_mood_naming as fmn
+
+    from moodshuffle.estimate.naming import DepartureNaming
+
+    data = fmn.readings()
+    performers = sorted({p for p, _ in observed})
+
+    def naming(without: set[str], c: float) -> DepartureNaming:
+        return fmn.fit(*fmn.departures(data, set(performers) - without)[:2], c)
+
+    def scored(sens: float, c: float, who: str, without: set[str]) -> dict[tuple[str, str], dict[str, float | None]]:
+        mood_cfg = dataclasses.replace(cfg, sensitivity=sens)
+        named = naming(without | {who}, c)
+        return measure(observed, lambda: MoodEstimator(mood_cfg, named), {who})
+
+    for sens, c in NAMING_GRID:  # each setting alone, every performer scored with a map fitted without it
+        held = {k: v for who in performers for k, v in scored(sens, c, who, set()).items()}
+        print(table(f"naming fitted without the scored performer, sensitivity {sens}, C {c}", summarise(held)),
+              flush=True)
+    held, picks = {}, []
+    for out in performers:
+        inner = [p for p in performers if p != out]
+        best = max(NAMING_GRID, key=lambda sc: objective(summarise(
+            {k: v for who in inner for k, v in scored(sc[0], sc[1], who, {out}).items()})))
+        picks.append(best)
+        held.update(scored(best[0], best[1], out, set()))
+    print(table(f"naming, nested LOPO (picks {picks})", summarise(held)), flush=True)
+
+
 def main() -> None:
     import label_designs
 
@@ -190,6 +232,7 @@ def main() -> None:
     parser.add_argument("--designs", nargs="*", default=None, help="names of label_designs.DESIGNS (default all)")
     parser.add_argument("--lopo", action="store_true", help="leave-one-performer-out for the tuned designs")
     parser.add_argument("--per-scene", action="store_true")
+    parser.add_argument("--naming", action="store_true", help="the departure naming, nested leave-one-performer-out")
     args = parser.parse_args()
     observed = observe()
     cfg = MoodConfig()
@@ -203,6 +246,8 @@ def main() -> None:
         if args.per_scene:
             for key, r in scored.items():
                 print("   ", key, r)
+    if args.naming:
+        naming_lopo(observed, cfg)
     if args.lopo:
         performers = sorted({p for p, _ in observed})
         for name, grid in label_designs.tuned(cfg).items():

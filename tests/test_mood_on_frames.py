@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodshuffle.config import Config, MoodConfig
+from moodshuffle.config import Config, ModelsConfig, MoodConfig
 from moodshuffle.domain.emotions import CLASS_VA, INDEX
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.estimate.naming import load_naming
 from moodshuffle.evaluation import scenes
 from moodshuffle.evaluation.mood import replay
 from moodshuffle.evaluation.mood_score import VALENCE_SHOWN
@@ -38,8 +39,9 @@ def posed(shared_data) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
 
 
 def watch(analyzer: FaceAnalyzer, parts: list[scenes.Part], seed: int = 0) -> list[tuple[float, MoodState]]:
-    """The scene through the camera path and a MoodEstimator on the shipped defaults."""
-    estimator = MoodEstimator(MoodConfig())
+    """The scene through the camera path and a MoodEstimator on the shipped defaults (its
+    settings and the shipped departure naming)."""
+    estimator = MoodEstimator(MoodConfig(), load_naming(ModelsConfig()))
     return [(t, s) for t, s, _ in replay(scenes.frames(parts, 1 / INTERVAL, seed), analyzer, estimator)]
 
 

@@ -24,6 +24,7 @@ from moodshuffle import __version__
 from moodshuffle.config import Config
 from moodshuffle.core import Controller, CoreListener, Sensor, StageStatus
 from moodshuffle.doctor import CheckResult, run_checks
+from moodshuffle.estimate.naming import DepartureNaming, load_naming
 from moodshuffle.first_run import startup_advice
 from moodshuffle.library.history import ListeningHistory
 from moodshuffle.library.storage import explain
@@ -50,7 +51,7 @@ class Daemon:
     def __init__(self, cfg: Config, live: bool = False, config_path: Path | None = None) -> None:
         self.cfg = cfg
         self.config_path = config_path
-        self.core = Controller(cfg, time.monotonic())
+        self.core = Controller(cfg, time.monotonic(), naming=_mood_naming(cfg))
         self.notifier = SystemdNotifier()
         self._stop = asyncio.Event()
         self.library = LibraryStage(cfg, self.core, self._stop.is_set)
@@ -227,6 +228,17 @@ class Daemon:
                 self.notifier.watchdog()
             else:
                 log.error("a loop stalled: not pinging the watchdog")
+
+
+def _mood_naming(cfg: Config) -> DepartureNaming | None:
+    """The mood naming file; a broken one is an ERROR line and the label reads the departure as
+    the expression model splits it (the mood itself is unchanged)."""
+    try:
+        return load_naming(cfg.models)
+    except ModelError as exc:
+        log.error("models.mood_naming: %s -- the mood label names departures as the expression model "
+                  "splits them; fix: point models.mood_naming at models/mood_naming.json", exc)
+        return None
 
 
 def run(cfg: Config, live: bool = False, config_path: Path | None = None) -> int:

@@ -171,6 +171,9 @@ class ModelsConfig:
     #: crop, geometry head, fusion and neutral correction tuned for face_expression
     #: (bench/sweep_face_path.py); null: the expression CNN alone with the default crop
     face_tuning: str | None = str(MODELS_DIR / "face_tuning.json")
+    #: how the mood label reads a departure from rest (models/fit_mood_naming.py); null: as the
+    #: expression model splits it
+    mood_naming: str | None = str(MODELS_DIR / "mood_naming.json")
     #: MediaPipe's face mesh, loaded only when the tuning fuses geometry
     face_landmarks: str = str(MODELS_DIR / "face_landmarks.tflite")
     music: str = str(MODELS_DIR / "music_emotion.tflite")

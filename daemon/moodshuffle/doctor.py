@@ -14,6 +14,7 @@ from moodshuffle.sense.probe_noise import filtered_stderr
 
 
 def _check_models(cfg: Config) -> tuple[bool, str]:
+    from moodshuffle.estimate.naming import load_naming
     from moodshuffle.perceive.tuning import FaceTuning
     from moodshuffle.runtime import ModelError, load_interpreter
 
@@ -31,9 +32,14 @@ def _check_models(cfg: Config) -> tuple[bool, str]:
             load_interpreter(path)
         except ModelError as exc:
             problems.append(f"models.{name}: {exc}")
+    if cfg.models.mood_naming:
+        try:
+            load_naming(cfg.models)
+        except ModelError as exc:
+            problems.append(f"models.mood_naming: {exc}")
     if problems:
         return False, "; ".join(problems) + " -- fix: point models.* at the files shipped in models/"
-    return True, f"all {len(names) + bool(cfg.models.face_tuning)} model files load"
+    return True, f"all {len(names) + bool(cfg.models.face_tuning) + bool(cfg.models.mood_naming)} model files load"
 
 
 def _check_camera(cfg: Config) -> tuple[bool, str]:

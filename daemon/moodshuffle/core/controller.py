@@ -38,6 +38,7 @@ from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.domain.policy import Policy
 from moodshuffle.domain.tracks import Track, TrackTable, UpcomingTrack
+from moodshuffle.estimate.naming import DepartureNaming
 from moodshuffle.logs import printable
 
 log = logging.getLogger("moodshuffle")
@@ -45,15 +46,17 @@ log = logging.getLogger("moodshuffle")
 class Controller(Publisher):
     """Owns the mood, the policy, the sensors' status, the queue, the listening history and the
     library view. ``wall``: the wall clock (Unix seconds) that times the history's records;
-    ``learner``: how the taste model is learned from the history (the default learns)."""
+    ``learner``: how the taste model is learned from the history (the default learns);
+    ``naming``: how the mood label reads a departure from rest (None: as the model splits it)."""
 
     def __init__(self, cfg: Config, now: float, rng: np.random.Generator | None = None,
-                 wall: Callable[[], float] = time.time, learner: Learner = rebuild_taste) -> None:
+                 wall: Callable[[], float] = time.time, learner: Learner = rebuild_taste,
+                 naming: DepartureNaming | None = None) -> None:
         super().__init__()
         self._cfg = cfg
         self._rng = rng if rng is not None else np.random.default_rng()
         self._now = now
-        self._mood = MoodKeeper(cfg.mood, now)
+        self._mood = MoodKeeper(cfg.mood, now, naming)
         self._policy = Policy(cfg.mood.policy)
         self._sensor_wanted = {Sensor.CAMERA: cfg.camera.enabled, Sensor.MICROPHONE: cfg.microphone.enabled}
         self._sensors = {s: StageStatus.UNAVAILABLE if on else StageStatus.OFF for s, on in self._sensor_wanted.items()}

@@ -14,6 +14,7 @@ from moodshuffle.domain.emotions import CLASS_VA, EMOTIONS, INDEX, Emotion
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import Observation
 from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.estimate.naming import DepartureNaming
 
 log = logging.getLogger("moodshuffle")
 
@@ -32,8 +33,8 @@ class MoodKeeper:
     """Observations in, one mood out: sensed, or set by a listener until a time (or until set
     again)."""
 
-    def __init__(self, cfg: MoodConfig, now: float) -> None:
-        self._estimator = MoodEstimator(cfg)
+    def __init__(self, cfg: MoodConfig, now: float, naming: DepartureNaming | None = None) -> None:
+        self._estimator = MoodEstimator(cfg, naming)
         #: a mood set by command: (label, until in monotonic seconds or None)
         self._pinned: tuple[Emotion, float | None] | None = None
         self.mood: MoodState = self._estimator.update(now)

@@ -11,9 +11,12 @@ expression with ``absent_half_life_s``; vocal arousal blends into the arousal by
 
 The label: rest or departed, then the quadrant group (``QUADRANT_GROUPS``), then the class
 within it, each step with hysteresis (``hysteresis_margin`` for ``hysteresis_hold_s``; a
-``FLIP_HOLD_SHARE`` of the hold when the valence contradicts the label). Valence comes from
-CLASS_VA, arousal from the group masses at their quadrant centres (``GROUP_AROUSAL``), so a sad
-face the model reads partly as fear sits in the sad quadrant.
+``FLIP_HOLD_SHARE`` of the hold when the valence contradicts the label). With a
+``DepartureNaming`` (``models/mood_naming.json``) the label reads the departed mass as the map
+names the departure's shape (a sad face the model splits into sad and disgust is named sad);
+without one, as the model splits it. Valence comes from CLASS_VA, arousal from each class's
+quadrant arousal (``CLASS_AROUSAL``), so a sad face the model reads partly as fear or disgust
+sits in the sad quadrant.
 
 The whole design, why each part is there and what was measured: docs/mood-estimator.md.
 """
@@ -28,6 +31,7 @@ from moodshuffle.config import MoodConfig
 from moodshuffle.domain.emotions import CLASS_VA, EMOTIONS, INDEX, N_EMOTIONS, Emotion, va_from_probs
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import FaceObservation, NobodySeen, Observation, VoiceObservation
+from moodshuffle.estimate.naming import DepartureNaming
 
 NEUTRAL = INDEX["neutral"]
 #: the rest before any face is seen: mostly neutral
@@ -60,8 +64,12 @@ QUADRANT_GROUPS: dict[str, tuple[int, ...]] = {
     "Q3": (INDEX["sad"],),
 }
 GROUP_OF: dict[str, str] = {EMOTIONS[i]: g for g, idx in QUADRANT_GROUPS.items() for i in idx}
-#: arousal of each group's quadrant centre (QUADRANT_VA of Q1, Q2, Q3)
-GROUP_AROUSAL: dict[str, float] = {"Q1": 0.5, "Q2": 0.5, "Q3": -0.5}
+#: arousal of each class in the mood point, in EMOTIONS order: its quadrant centre's (+-0.5), not
+#: CLASS_VA's, so that a sad face read partly as fear or angry (+0.6 there, sad -0.27) is not
+#: pulled into the tense quadrant; disgust, the class a sad face departs into most (and the
+#: calmest of the tense ones, +0.35 in CLASS_VA), at half of that (bench/sweep_label.py, issue 27)
+#:                          angry disgust fear happy  sad  surprise neutral
+CLASS_AROUSAL = np.array([0.5, 0.25, 0.5, 0.5, -0.5, 0.5, 0.0], np.float64)
 #: speech heard within this many seconds counts as recent
 SPEECH_RECENT_S = 30.0
 
@@ -156,8 +164,10 @@ class _Channel:
 class MoodEstimator:
     """Feed observations with ``observe``; read the state with ``update(now)``."""
 
-    def __init__(self, cfg: MoodConfig) -> None:
+    def __init__(self, cfg: MoodConfig, naming: DepartureNaming | None = None) -> None:
+        """``naming``: how the label reads a departure's shape (None: as the model splits it)."""
         self.cfg = cfg
+        self.naming = naming
         self._face = _Channel()
         self._voice_classes = _Channel()
         self._arousal_sum = 0.0
@@ -257,7 +267,7 @@ class MoodEstimator:
         departure = (self._face.departure_sum() + self._voice_classes.departure_sum()) / (weight + PRIOR_WEIGHT)
         probs = mood_probs(departure, self.cfg.sensitivity).astype(np.float32)
         valence = float(va_from_probs(probs)[0])
-        face_arousal = sum(GROUP_AROUSAL[g] * float(probs[list(idx)].sum()) for g, idx in QUADRANT_GROUPS.items())
+        face_arousal = float(probs.astype(np.float64) @ CLASS_AROUSAL)
         voice_arousal = None
         arousal = face_arousal
         if self._arousal_weight > 1e-3:
@@ -266,7 +276,7 @@ class MoodEstimator:
             w_face = weight + PRIOR_WEIGHT
             arousal = (w_face * face_arousal + self._arousal_weight * voice_arousal) / (w_face + self._arousal_weight)
         confidence = (weight + self._arousal_weight) / (weight + self._arousal_weight + PRIOR_WEIGHT)
-        self._update_label(probs, valence, now)
+        self._update_label(self.naming.name(probs, departure) if self.naming else probs, valence, now)
         return MoodState(
             probs=probs,
             valence=float(np.clip(valence, -1, 1)),
@@ -283,7 +293,8 @@ class MoodEstimator:
 
     def _update_label(self, probs: np.ndarray, valence: float, now: float) -> None:
         """Rest or departed, then the quadrant group, then the class within it (module
-        docstring). The hold counts while the current label is beaten without a break."""
+        docstring), on ``probs`` as named. The hold counts while the current label is beaten
+        without a break."""
         neutral = float(probs[NEUTRAL])
         departed = 1.0 - neutral
         masses = {g: float(probs[list(idx)].sum()) for g, idx in QUADRANT_GROUPS.items()}

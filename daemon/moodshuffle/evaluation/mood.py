@@ -22,6 +22,7 @@ from moodshuffle.config import Config
 from moodshuffle.domain.mood import MoodState
 from moodshuffle.domain.observations import FaceObservation, NobodySeen
 from moodshuffle.estimate.mood import MoodEstimator
+from moodshuffle.estimate.naming import load_naming
 from moodshuffle.evaluation.mood_score import TimelinePoint, label_changes, read_segments, score_segments
 from moodshuffle.perceive.faces import FaceAnalyzer
 
@@ -95,7 +96,7 @@ def main(video: Path, cfg: Config, segments_csv: Path | None = None) -> dict[str
     overall match_share."""
     segments = read_segments(segments_csv) if segments_csv is not None else None
     analyzer = FaceAnalyzer(cfg.camera, cfg.models)
-    estimator = MoodEstimator(cfg.mood)
+    estimator = MoodEstimator(cfg.mood, load_naming(cfg.models))
     timeline: list[TimelinePoint] = []
     spent: list[float] = []
     print("    time  label      valence  arousal  confidence  faces")
