@@ -25,7 +25,7 @@ Figures, per expression class and overall (the issue's):
 on 7 performers, scored on the 8th), so that a tuned figure is not a fit to these 8 people.
 
 ``--naming``: the departure naming (``models/fit_mood_naming.py``) scored honestly: for each
-performer the map is fitted on the other seven performers' photos, and the mood sensitivity and
+performer the map is fitted on the other seven performers' photos, and the label's sensitivity and
 the map's C are chosen on those seven's scenes (nested), then scored on the eighth's scenes.
 """
 
@@ -188,12 +188,12 @@ def table(name: str, s: dict[str, dict[str, float]]) -> str:
     return f"{name}: " + " | ".join(cells) + f" | rest {100 * a['rest_neutral']:.1f}% changes {a['rest_changes']}"
 
 
-#: what the nested leave-one-performer-out chooses among: mood sensitivity x the naming's C
+#: what the nested leave-one-performer-out chooses among: the label's sensitivity x the naming's C
 NAMING_GRID = [(s, c) for s in (2.0, 2.5, 3.0, 3.5) for c in (0.3, 1.0)]
 
 
 def naming_lopo(observed: Scenes, cfg: MoodConfig) -> None:
-    """Per held-out performer: the naming fitted on the other seven's photos, (sensitivity, C)
+    """Per held-out performer: the naming fitted on the other seven's photos, (label_sensitivity, C)
     chosen by ``objective`` on the other seven's scenes (each scored with a map fitted without
     it and without the held-out one), then the held-out performer's scenes scored."""
     import fit_mood_naming as fmn
@@ -207,13 +207,13 @@ def naming_lopo(observed: Scenes, cfg: MoodConfig) -> None:
         return fmn.fit(*fmn.departures(data, set(performers) - without)[:2], c)
 
     def scored(sens: float, c: float, who: str, without: set[str]) -> dict[tuple[str, str], dict[str, float | None]]:
-        mood_cfg = dataclasses.replace(cfg, sensitivity=sens)
+        mood_cfg = dataclasses.replace(cfg, label_sensitivity=sens)
         named = naming(without | {who}, c)
         return measure(observed, lambda: MoodEstimator(mood_cfg, named), {who})
 
     for sens, c in NAMING_GRID:  # each setting alone, every performer scored with a map fitted without it
         held = {k: v for who in performers for k, v in scored(sens, c, who, set()).items()}
-        print(table(f"naming fitted without the scored performer, sensitivity {sens}, C {c}", summarise(held)),
+        print(table(f"naming fitted without the scored performer, label_sensitivity {sens}, C {c}", summarise(held)),
               flush=True)
     held, picks = {}, []
     for out in performers:

@@ -126,6 +126,9 @@ class MoodConfig:
     absent_half_life_s: float = field(default=20.0, metadata=_range(1, 86400))
     #: mood probability per unit of departure from rest
     sensitivity: float = field(default=2.0, metadata=_range(0.1, 10))
+    #: the same, for naming the label: a departure too small to move the music much may still
+    #: be named (issue 27: bench/sweep_label.py --naming; the mood point keeps ``sensitivity``)
+    label_sensitivity: float = field(default=3.0, metadata=_range(0.1, 10))
     #: the new dominant class must lead by this probability margin ...
     hysteresis_margin: float = field(default=0.08, metadata=_range(0, 1))
     #: ... for this long before the mood label changes

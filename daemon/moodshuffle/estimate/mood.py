@@ -276,7 +276,8 @@ class MoodEstimator:
             w_face = weight + PRIOR_WEIGHT
             arousal = (w_face * face_arousal + self._arousal_weight * voice_arousal) / (w_face + self._arousal_weight)
         confidence = (weight + self._arousal_weight) / (weight + self._arousal_weight + PRIOR_WEIGHT)
-        self._update_label(self.naming.name(probs, departure) if self.naming else probs, valence, now)
+        label_probs = mood_probs(departure, self.cfg.label_sensitivity)
+        self._update_label(self.naming.name(label_probs, departure) if self.naming else label_probs, valence, now)
         return MoodState(
             probs=probs,
             valence=float(np.clip(valence, -1, 1)),
