@@ -71,18 +71,6 @@ Observed = list[tuple[float, list[FaceObservation]]]
 Scenes = dict[tuple[str, str], Observed]
 
 
-def _canvas(path: Path) -> np.ndarray:
-    """As mood_scenes.py: the photo scaled to 400 px on its long side, centred on grey 640x480."""
-    img = cv2.imread(str(path))
-    h, w = img.shape[:2]
-    s = 400 / max(h, w)
-    img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
-    c = np.full((480, 640, 3), 110, np.uint8)
-    y, x = (480 - img.shape[0]) // 2, (640 - img.shape[1]) // 2
-    c[y:y + img.shape[0], x:x + img.shape[1]] = img
-    return c
-
-
 def _photos() -> dict[tuple[str, str], list[Path]]:
     by: dict[tuple[str, str], list[Path]] = collections.defaultdict(list)
     with open(POSED / "labels.csv", newline="") as f:
@@ -93,6 +81,7 @@ def _photos() -> dict[tuple[str, str], list[Path]]:
 
 def observe() -> Scenes:
     """The camera path over every scene video, cached."""
+    from fit_mood_naming import canvas
     from sweep_mood import _cache_key
 
     cfg = load_config(None)
@@ -115,9 +104,9 @@ def observe() -> Scenes:
                 vid = Path(tmp) / f"{perf}-{emo}.mp4"
                 vw = cv2.VideoWriter(str(vid), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (640, 480))
                 for i in range(int(REST_S * FPS)):
-                    vw.write(_canvas(rest[(i // FPS) % len(rest)]))
+                    vw.write(canvas(rest[(i // FPS) % len(rest)]))
                 for i in range(int(EXPR_S * FPS)):
-                    vw.write(_canvas(ex[(i // (2 * FPS)) % len(ex)]))
+                    vw.write(canvas(ex[(i // (2 * FPS)) % len(ex)]))
                 vw.release()
                 out[(perf, emo)] = [(t, analyzer.analyze(frame, t))
                                     for t, frame in sample_video(vid, cfg.camera.interval_s)]

@@ -144,6 +144,16 @@ def test_nobody_seen_decays_gently_toward_neutral(analyzer, posed, shared_data):
     assert after[-1].label == "neutral" and abs(after[-1].valence) < 0.5 * before.valence
 
 
+def rest_then(analyzer: FaceAnalyzer, posed, performer: str, emotion: str) -> tuple[float, list[MoodState]]:
+    """20 s of the performer's neutral photos (asserted to read neutral), then 30 s of ``emotion``:
+    the seconds until the label named it, and the states of the last 15 s."""
+    ph = posed[performer]
+    timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph[emotion], 30, emotion)])
+    assert all(s.label == "neutral" for t, s in timeline if t < 20)
+    named = next((t for t, s in timeline if s.label == emotion), np.inf) - 20
+    return named, [s for t, s in timeline if t >= 35]
+
+
 @pytest.mark.parametrize("performer", ["05", "08", "10"])
 def test_a_sad_stretch_is_named_sad_and_sits_in_the_sad_quadrant(analyzer, posed, performer):
     """Issue 27: a sad face the model splits across sad, disgust, fear and angry is named sad
@@ -151,12 +161,8 @@ def test_a_sad_stretch_is_named_sad_and_sits_in_the_sad_quadrant(analyzer, posed
     departure's shape), and its mood point sits in the low-arousal negative quadrant, so the
     music is sad or calm, not tense. Three of the five performers whose sad scenes the naming
     names sad in bench/sweep_label.py (06 and 09 are not named so in these jittered scenes)."""
-    ph = posed[performer]
-    timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph["sad"], 30, "sad")])
-    assert all(s.label == "neutral" for t, s in timeline if t < 20)
-    named = next(t for t, s in timeline if s.label == "sad") - 20
+    named, late = rest_then(analyzer, posed, performer, "sad")
     assert INTERVAL <= named <= 15, named
-    late = [s for t, s in timeline if t >= 35]
     assert sum(s.valence < 0 and s.arousal < 0 for s in late) >= 0.8 * len(late)
     assert sum(s.label == "sad" for s in late) >= 0.8 * len(late)
 
@@ -166,10 +172,6 @@ def test_a_fearful_stretch_is_named_fear(analyzer, posed, performer):
     """Issue 27: fear, which the model spreads over fear, surprise, sad and angry (it names
     under a tenth of these photos fear), is named fear within 15 s by the departure naming; before
     it, fear was named in 1 of the 8 performers' scenes (bench/sweep_label.py)."""
-    ph = posed[performer]
-    timeline = watch(analyzer, [scenes.Part(ph["neutral"], 20, "neutral"), scenes.Part(ph["fear"], 30, "fear")])
-    assert all(s.label == "neutral" for t, s in timeline if t < 20)
-    named = next(t for t, s in timeline if s.label == "fear") - 20
+    named, late = rest_then(analyzer, posed, performer, "fear")
     assert INTERVAL <= named <= 15, named
-    late = [s for t, s in timeline if t >= 35]
     assert sum(s.valence < 0 for s in late) >= 0.8 * len(late)

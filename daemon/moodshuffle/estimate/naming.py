@@ -26,6 +26,7 @@ import numpy as np
 
 from moodshuffle.config import ModelsConfig
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, N_EMOTIONS
+from moodshuffle.model_json import read_model_json
 from moodshuffle.runtime import ModelError
 
 log = logging.getLogger("moodshuffle")
@@ -91,16 +92,7 @@ class DepartureNaming:
     @classmethod
     def load(cls, path: Path) -> DepartureNaming:
         """Read and check a naming file; ModelError naming the file and the key when it is not one."""
-        try:
-            raw = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read the mood naming: {exc}") from exc
-        except ValueError as exc:
-            raise ModelError(f"{path}: not a JSON mood naming file: {exc}") from exc
-        if not isinstance(raw, dict) or raw.get("format") != NAMING_FORMAT:
-            raise ModelError(f"{path}: format: expected {NAMING_FORMAT!r}")
-        if raw.get("classes") != list(EMOTIONS):
-            raise ModelError(f"{path}: classes: order {raw.get('classes')} differs from {list(EMOTIONS)}")
+        raw = read_model_json(path, NAMING_FORMAT, "mood naming")
         try:
             weights = np.asarray(raw["weights"], np.float64)
             bias = np.asarray(raw["bias"], np.float64)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from moodshuffle.domain.emotions import EMOTIONS, INDEX
+from moodshuffle.model_json import read_model_json
 from moodshuffle.perceive.geometry import GeometryHead
 from moodshuffle.runtime import ModelError
 
@@ -76,16 +77,7 @@ class FaceTuning:
     @classmethod
     def load(cls, path: Path) -> FaceTuning:
         """Read and check a tuning file; ModelError naming the file and the key when it is not one."""
-        try:
-            raw = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot read face tuning: {exc}") from exc
-        except ValueError as exc:
-            raise ModelError(f"{path}: not a JSON face tuning file: {exc}") from exc
-        if not isinstance(raw, dict) or raw.get("format") != TUNING_FORMAT:
-            raise ModelError(f"{path}: format: expected {TUNING_FORMAT!r}")
-        if raw.get("classes") != list(EMOTIONS):
-            raise ModelError(f"{path}: classes: order {raw.get('classes')} differs from {list(EMOTIONS)}")
+        raw = read_model_json(path, TUNING_FORMAT, "face tuning")
         try:
             numbers = {"crop_scale": float(raw["crop"]["scale"]), "crop_shift_y": float(raw["crop"]["shift_y"]),
                        "fusion_weight": float(raw["fusion"]["weight"]),

@@ -1,0 +1,27 @@
+"""Fitted settings kept as JSON beside the models (the face tuning, the mood naming): read with
+their format and class order checked, errors naming the file and the key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from moodshuffle.domain.emotions import EMOTIONS
+from moodshuffle.runtime import ModelError
+
+
+def read_model_json(path: Path, fmt: str, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``, whose ``format`` must be ``fmt`` and whose ``classes`` must be
+    EMOTIONS in order; ModelError naming the file (and ``what`` it should hold) otherwise."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read {what}: {exc}") from exc
+    except ValueError as exc:
+        raise ModelError(f"{path}: not a JSON {what} file: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("format") != fmt:
+        raise ModelError(f"{path}: format: expected {fmt!r}")
+    if raw.get("classes") != list(EMOTIONS):
+        raise ModelError(f"{path}: classes: order {raw.get('classes')} differs from {list(EMOTIONS)}")
+    return raw
