@@ -125,14 +125,14 @@ def head_probs(head: dict, X: np.ndarray) -> np.ndarray:
     return np.stack([pv * pa, (1 - pv) * pa, (1 - pv) * (1 - pa), pv * (1 - pa)], axis=1)
 
 
-def groupings(data: Labelled, seeds: int) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+def groupings(data: Labelled, seeds: int, first: int = 0) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     """``seeds`` artist-grouped 5-fold splits of the union (no artist on both sides of a
-    fold), stratified by data set and quadrant."""
+    fold), stratified by data set and quadrant; shuffle seeds ``first`` .. ``first + seeds - 1``."""
     from sklearn.model_selection import StratifiedGroupKFold
 
     strata = np.array([f"{d}:{q}" for d, q in zip(data.dataset, data.y, strict=True)])
     return [list(StratifiedGroupKFold(FOLDS, shuffle=True, random_state=seed).split(data.X, strata, data.artist))
-            for seed in range(seeds)]
+            for seed in range(first, first + seeds)]
 
 
 def out_of_fold(recipe: Recipe, data: Labelled, splits: list[list[tuple[np.ndarray, np.ndarray]]]) -> np.ndarray:

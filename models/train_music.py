@@ -56,11 +56,14 @@ from music_heads import (  # noqa: E402
     per_set_metrics,
     summarise,
 )
+from music_queue_precision import queue_precision  # noqa: E402
 
 from moodshuffle.domain.emotions import QUADRANTS  # noqa: E402
 
 TAGGERS = ("MSD_musicnn", "MTT_musicnn")
 BOTH = ("4q", "emotify")
+#: first shuffle seed of the fresh groupings that confirm a choice (never used to choose)
+CONFIRM_SEED = 100
 #: the shipped recipe (chosen in the earlier searches on 4Q alone), the baseline of every comparison
 BASE = Recipe("shipped: 4Q only, softmax LR", C=0.003)
 #: every candidate of the issue-32 search, in the order of the card's table
@@ -80,6 +83,10 @@ RECIPES = (
     Recipe("joint sign heads, ridge on Emotify's continuous V/A, balanced, alpha 3000", kind="sign", sets=BOTH,
            emotify_weight="balanced", ridge_alpha=3000.0),
     Recipe("Emotify only, softmax LR (reference, not shippable)", sets=("emotify",)),
+    # second round, added after the first was read: less Emotify weight, to keep 4Q where it was
+    Recipe("joint softmax, Emotify clip weight 0.5", sets=BOTH, emotify_weight=0.5),
+    Recipe("joint softmax, Emotify clip weight 0.25", sets=BOTH, emotify_weight=0.25),
+    Recipe("joint softmax, Emotify clip weight 1, clear Emotify tracks only", sets=BOTH, unclear_weight=0.0),
 )
 #: the model's input contract, stored in the .tflite as metadata; the daemon checks the class order at load
 CONTRACT = {
@@ -245,6 +252,15 @@ def check_export(out: Path, head: dict, X: np.ndarray, rows: list[dict[str, str]
             "same_quadrant": int((tflite.argmax(1) == ref.argmax(1)).sum())}
 
 
+def score(oof: np.ndarray, data: Labelled, base_oof: np.ndarray) -> dict:
+    """Per set figures of out-of-fold probabilities, paired with the baseline's on the same
+    folds, and the queue precision of the placements they give."""
+    runs, base_runs = per_set_metrics(oof, data), per_set_metrics(base_oof, data)
+    summary = {ds: summarise(runs[ds], base_runs[ds]) for ds in DATASETS}
+    summary["queue_precision"] = queue_precision(oof, data.y, data.artist)
+    return summary
+
+
 def table_row(name: str, summary: dict) -> str:
     """One line of the card's table: per set accuracy / valence / arousal (mean +- sd) and
     the paired differences from the baseline."""
@@ -271,7 +287,6 @@ def main() -> None:
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
-    from music_queue_precision import queue_precision
 
     tf.compat.v1.disable_eager_execution()
     feats_by_set = {name: extract(args.work, tf, name) for name in DATASETS}
@@ -280,18 +295,13 @@ def main() -> None:
     data, rows = labelled(feats_by_set)
     splits = groupings(data, args.seeds)
     oofs, results = {}, []
-    base_runs: dict[str, list[dict]] = {}
     for recipe in RECIPES:
         t0 = time.process_time()
         oof = out_of_fold(recipe, data, splits)
-        runs = per_set_metrics(oof, data)
-        if recipe == BASE:
-            base_runs = runs
-        summary = {ds: summarise(runs[ds], base_runs[ds]) for ds in DATASETS}
-        summary["queue_precision"] = queue_precision(oof, data.y, data.artist)
         oofs[recipe.name] = oof
-        results.append({"recipe": recipe.__dict__, "summary": summary, "beats_baseline": beats_baseline(summary),
+        results.append({"recipe": recipe.__dict__, "summary": score(oof, data, oofs[BASE.name]),
                         "cpu_s": round(time.process_time() - t0, 1)})
+        results[-1]["beats_baseline"] = beats_baseline(results[-1]["summary"])
         print(json.dumps(results[-1]), flush=True)
     np.savez(args.work / "oof.npz", names=np.array(list(oofs)), oof=np.stack(list(oofs.values())), y=data.y,
              dataset=data.dataset, artist=data.artist)
@@ -306,6 +316,21 @@ def main() -> None:
     chosen = max(eligible, key=lambda r: sum(r["summary"][ds][k]["mean"] for ds, k in
                                             (("4q", "accuracy"), ("emotify", "valence_accuracy"),
                                              ("emotify", "arousal_accuracy"))), default=None)
+    if chosen is not None:
+        # the choice was made on these groupings among many recipes: confirm it on fresh ones
+        fresh = groupings(data, args.seeds, first=CONFIRM_SEED)
+        recipe = next(r for r in RECIPES if r.name == chosen["recipe"]["name"])
+        base_oof = out_of_fold(BASE, data, fresh)
+        confirm = {"groupings": f"{CONFIRM_SEED}..{CONFIRM_SEED + args.seeds - 1}",
+                   "base": score(base_oof, data, base_oof),
+                   "chosen": score(out_of_fold(recipe, data, fresh), data, base_oof)}
+        confirm["beats_baseline"] = beats_baseline(confirm["chosen"])
+        print(json.dumps({"confirmation": confirm}), flush=True)
+        print(table_row(f"{BASE.name} (fresh groupings)", confirm["base"]))
+        print(table_row(f"{recipe.name} (fresh groupings)", confirm["chosen"]))
+        chosen["confirmation"] = confirm
+        if not confirm["beats_baseline"]:
+            chosen = None
     result: dict = {"candidates": results, "groupings": args.seeds, "n": {ds: int((data.dataset == ds).sum())
                                                                           for ds in DATASETS}}
     if chosen is None:
