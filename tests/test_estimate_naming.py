@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from moodshuffle.config import ModelsConfig, MoodConfig
-from moodshuffle.domain.emotions import INDEX
+from moodshuffle.domain.emotions import EMOTIONS, INDEX
 from moodshuffle.domain.observations import FaceObservation
 from moodshuffle.estimate.mood import MoodEstimator
 from moodshuffle.estimate.naming import NAMED, DepartureNaming, departure_shape, load_naming
@@ -102,3 +102,13 @@ def test_a_broken_naming_file_is_refused_naming_the_file_and_the_key(tmp_path, c
     with pytest.raises(ModelError, match=key) as err:
         DepartureNaming.load(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("cls", [e.value for i, e in enumerate(EMOTIONS) if i in NAMED])
+def test_the_shipped_naming_names_a_departure_into_one_class_alone_as_that_class(cls):
+    """What the map learnt is how the model splits expressions; a departure into one class only
+    (as the voice channel's are, over angry, happy and sad) keeps its name."""
+    naming = load_naming(ModelsConfig())
+    assert naming is not None
+    shares = naming.shares(reads(**{cls: 0.3, "neutral": -0.3}))
+    assert EMOTIONS[NAMED[int(np.argmax(shares))]] == cls
