@@ -83,9 +83,11 @@ class _SharedScan:
     """``moodshuffle scan`` of the first 10 clips of each quadrant (labels.csv), once per test run.
 
     Its folder belongs to the run (the xdist controller, or the only process): the first worker
-    that needs the library copies the clips and starts the scan in the background, in a process
-    group of its own; each worker that needs it waits for the exit status the scan leaves in
-    ``scan.rc``. The run's owner kills what is left of it and removes the folder at the end.
+    that needs the library copies the clips and starts the scan in the background, through a
+    shell that outlives that worker's interest and leaves the scan's pid in ``scan.pid`` and its
+    exit status in ``scan.rc``, where each worker that needs it waits. The run's owner kills what
+    is left of it and removes the folder at the end; the scan stays in the run's process group,
+    so whatever stops the whole run (a CI timeout) stops it too.
     """
 
     def __init__(self, root: Path) -> None:
@@ -94,7 +96,7 @@ class _SharedScan:
         self.index = root / "index.sqlite3"
         self.log = root / "scan.log"
         self.rc = root / "scan.rc"
-        self.group = root / "scan.pgid"
+        self.pid = root / "scan.pid"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start_once(self) -> None:
@@ -110,18 +112,15 @@ class _SharedScan:
                 shutil.copy(SHARED_DATA / "music-4q" / r["file"], self.music / q)
         cfg = self.root / "scan.yaml"
         cfg.write_text(yaml.safe_dump({"library": {"paths": [str(self.music)], "index_path": str(self.index)}}))
-        # the shell outlives this worker's interest: it writes the status where every worker looks
-        script = '"$0" -m moodshuffle -c "$1" scan > "$2" 2>&1; echo $? > "$3.tmp"; mv "$3.tmp" "$3"'
-        self.proc = subprocess.Popen(["/bin/sh", "-c", script, sys.executable, cfg, self.log, self.rc],
-                                     start_new_session=True, preexec_fn=lambda: os.nice(SCAN_NICENESS))
-        tmp = self.group.with_suffix(".tmp")
-        tmp.write_text(str(self.proc.pid))
-        tmp.replace(self.group)
+        script = ('"$0" -m moodshuffle -c "$1" scan > "$2" 2>&1 & echo $! > "$3.tmp"; mv "$3.tmp" "$3"; '
+                  'wait $!; echo $? > "$4.tmp"; mv "$4.tmp" "$4"')
+        self.proc = subprocess.Popen(["/bin/sh", "-c", script, sys.executable, cfg, self.log, self.pid, self.rc],
+                                     preexec_fn=lambda: os.nice(SCAN_NICENESS))
 
     def result(self) -> tuple[Path, Path]:
         # now a test waits for it: back to normal priority where allowed (lowering needs root)
         with contextlib.suppress(OSError, ValueError):
-            os.setpriority(os.PRIO_PGRP, int(self.group.read_text()), 0)
+            os.setpriority(os.PRIO_PROCESS, int(self.pid.read_text()), 0)
         deadline = time.monotonic() + SCANNED_TIMEOUT_S - 30
         while not self.rc.exists():
             assert time.monotonic() < deadline, f"moodshuffle scan still running:\n{self._log_tail()}"
@@ -140,9 +139,13 @@ class _SharedScan:
 
     def close(self) -> None:
         """The run's end: kill a scan still running (no test waited for it) and remove the folder."""
-        if self.group.exists() and not self.rc.exists():
+        deadline = time.monotonic() + 5  # a run that ends as the scan starts: its pid is on the way
+        while self.proc is not None and self.proc.poll() is None and not self.pid.exists() \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.pid.exists() and not self.rc.exists():
             with contextlib.suppress(OSError, ValueError):
-                os.killpg(int(self.group.read_text()), signal.SIGKILL)
+                os.kill(int(self.pid.read_text()), signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait()
         shutil.rmtree(self.root, ignore_errors=True)
