@@ -171,7 +171,6 @@ def pytest_configure(config):
         _scan = _SharedScan(Path(tempfile.mkdtemp(prefix="moodshuffle-scanned-4q-")))
 
 
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """(xdist) Every worker shares the run's scanned library."""
@@ -208,8 +207,8 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(scope="session")
 def scanned_4q(shared_data) -> tuple[Path, Path]:
     """(music folder, index) of real 4Q clips (the first 10 of each quadrant in labels.csv),
-    indexed once per test session by the real ``moodshuffle scan``. Read it only: a test whose
-    daemon writes (listening history) takes ``scanned_library``."""
+    indexed once per test run, for all its xdist workers, by the real ``moodshuffle scan``. Read
+    it only: a test whose daemon writes (listening history) takes ``scanned_library``."""
     assert _scan is not None and (_scan.root / "started").exists(), "scanned_4q is started at collection"
     return _scan.result()
 
