@@ -2,7 +2,10 @@
 # The test command.
 #   scripts/test.sh [PYTEST ARGS]       CI: set everything up (system packages when missing, .venv
 #                                       with the test tools), then ruff, the type checker (mypy,
-#                                       configured in pyproject.toml) and the whole test suite
+#                                       configured in pyproject.toml) and the whole test suite in
+#                                       parallel (pytest-xdist: two workers per core, as most real
+#                                       tests wait on a daemon, a broker or the clock; `-n 0`
+#                                       runs it in one process)
 #   scripts/test.sh fast [PYTEST ARGS]  the loop while editing: ruff and the pure tests only
 #                                       (`-m "not real"`: no broker, VLC, daemon, models on media)
 # Extra arguments go to pytest. Host pytest plugins never load (--system-site-packages would
@@ -18,4 +21,4 @@ if [ "${1:-}" = fast ]; then
 fi
 .venv/bin/ruff check daemon tests bench models scripts
 .venv/bin/mypy
-.venv/bin/python -m pytest -q "$@"
+.venv/bin/python -m pytest -q -n "$((2 * $(nproc)))" "$@"

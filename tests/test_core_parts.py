@@ -269,3 +269,29 @@ def test_no_module_of_the_daemon_is_over_350_lines():
     long = {str(f.relative_to(PACKAGE)): n for f in PACKAGE.rglob("*.py")
             if (n := len(f.read_text().splitlines())) > 350}
     assert long == {}
+
+
+def _module_imports(path: Path, modules: set[str]) -> set[str]:
+    """The daemon's modules that ``path`` imports, at its top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found & modules
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    """No circle, even through an import inside a function (``act/base.py`` once chose the
+    back-end, and both back-ends import it)."""
+    names = {f: ".".join(f.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+             for f in PACKAGE.rglob("*.py")}
+    graph = {names[f]: _module_imports(f, set(names.values())) - {names[f]} for f in names}
+    for start in graph:
+        reached, todo = set(), list(graph[start])
+        while todo:
+            if (module := todo.pop()) not in reached:
+                reached.add(module)
+                todo.extend(graph[module])
+        assert start not in reached, f"{start} imports a module that imports it back"

@@ -315,8 +315,11 @@ def test_ctrl_c_stops_a_manual_scan_stuck_on_a_hung_file(tmp_path):
     (music / "stuck.opus").write_bytes(b"\0" * 1000)
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(
         {"library": {"paths": [str(music)], "index_path": str(tmp_path / "index.sqlite3")}}))
+    # Ctrl-C reaches a foreground process: SIGINT as a terminal leaves it, not ignored as a run
+    # started in the background (`cmd &` in a script, nohup) hands it down to every child
     proc = subprocess.Popen([sys.executable, "-c", HANG, "-c", str(tmp_path / "c.yaml"), "scan"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert "reading" in proc.stdout.readline()
         proc.send_signal(signal.SIGINT)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodshuffle.act.base import open_player
+from moodshuffle.act.backend import open_player
 from moodshuffle.act.mpd_player import MpdPlayer
 from moodshuffle.config import MpdConfig, PlayerConfig
 from moodshuffle.core import PauseRequested, PlayerAction, PlayRequested, QueueReordered, ReorderReason, VolumeChanged

@@ -94,7 +94,7 @@ class Daemon:
             raise problem from None
         player = None
         if self.cfg.player.enabled:
-            from moodshuffle.act.base import open_player
+            from moodshuffle.act.backend import open_player
 
             player = open_player(self.cfg.player, self.core, loop)
             self.core.add_listener(player)

@@ -3,16 +3,14 @@
 A back-end (``VlcPlayer``: embedded libVLC; ``MpdPlayer``: an MPD or Mopidy server) is a
 ``CoreListener``: it plays what the controller asks (``PlayRequested``), pauses, resumes and
 sets the volume, and reports what happened to each track to ``PlayerReports`` (the controller).
-``open_player`` picks one by ``player.backend``.
+``backend.open_player`` picks one by ``player.backend``; this module imports neither.
 """
 
 from __future__ import annotations
 
 import abc
-import asyncio
 from typing import Protocol
 
-from moodshuffle.config import PlayerConfig
 from moodshuffle.core import CoreListener, PlayerAction
 
 
@@ -41,14 +39,3 @@ class Player(CoreListener, abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release the back-end; the player cannot be used afterwards."""
-
-
-def open_player(cfg: PlayerConfig, reports: PlayerReports, loop: asyncio.AbstractEventLoop | None = None) -> Player:
-    """The back-end ``cfg.backend`` names, started (an MPD player connects in the background)."""
-    if cfg.backend == "mpd":
-        from moodshuffle.act.mpd_player import MpdPlayer
-
-        return MpdPlayer(cfg.mpd, reports, cfg.volume, loop)
-    from moodshuffle.act.player import VlcPlayer
-
-    return VlcPlayer(cfg, reports, loop)
