@@ -35,6 +35,7 @@ import argparse
 import collections
 import csv
 import dataclasses
+import functools
 import os
 import pickle
 import sys
@@ -192,12 +193,13 @@ def naming_lopo(observed: Scenes, cfg: MoodConfig) -> None:
     data = fmn.readings()
     performers = sorted({p for p, _ in observed})
 
-    def naming(without: set[str], c: float) -> DepartureNaming:
+    @functools.cache  # each map is fitted once, whatever the sensitivities scored with it
+    def naming(without: frozenset[str], c: float) -> DepartureNaming:
         return fmn.fit(*fmn.departures(data, set(performers) - without)[:2], c)
 
     def scored(sens: float, c: float, who: str, without: set[str]) -> dict[tuple[str, str], dict[str, float | None]]:
         mood_cfg = dataclasses.replace(cfg, label_sensitivity=sens)
-        named = naming(without | {who}, c)
+        named = naming(frozenset(without | {who}), c)
         return measure(observed, lambda: MoodEstimator(mood_cfg, named), {who})
 
     for sens, c in NAMING_GRID:  # each setting alone, every performer scored with a map fitted without it

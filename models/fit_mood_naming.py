@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "daemon"))
 
 from moodshuffle.domain.emotions import EMOTIONS, INDEX  # noqa: E402
 from moodshuffle.estimate.naming import NAMED, DepartureNaming, departure_shape  # noqa: E402
+from moodshuffle.model_json import file_sha256  # noqa: E402
 
 POSED = REPO.parent / "shared" / "data" / "faces" / "posed"
 CACHE = Path.home() / ".cache" / "moodshuffle-mood"
@@ -59,7 +60,7 @@ def canvas(path: Path) -> np.ndarray:
 
 
 def _sha(path: Path | None) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+    return file_sha256(path) if path is not None else None
 
 
 def readings() -> Readings:

@@ -1,8 +1,10 @@
 """Fitted settings kept as JSON beside the models (the face tuning, the mood naming): read with
-their format and class order checked, errors naming the file and the key."""
+their format and class order checked, errors naming the file and the key; the checksum by
+which they name the model files they were fitted for."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,3 +27,8 @@ def read_model_json(path: Path, fmt: str, what: str) -> dict[str, Any]:
     if raw.get("classes") != list(EMOTIONS):
         raise ModelError(f"{path}: classes: order {raw.get('classes')} differs from {list(EMOTIONS)}")
     return raw
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes: how these settings name the model file they were fitted for."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -16,7 +16,6 @@ of the expression model and the face tuning it was fitted behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import numpy as np
 
 from moodshuffle.config import ModelsConfig
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, N_EMOTIONS
-from moodshuffle.model_json import read_model_json
+from moodshuffle.model_json import file_sha256, read_model_json
 from moodshuffle.runtime import ModelError
 
 log = logging.getLogger("moodshuffle")
@@ -76,7 +75,7 @@ class DepartureNaming:
     def fitted_behind(self, expression_model: Path, face_tuning: Path | None) -> bool:
         """Whether this map was fitted behind these files (True where a checksum is unrecorded)."""
         def same(sha: str | None, path: Path | None) -> bool:
-            return sha is None or (path is not None and hashlib.sha256(path.read_bytes()).hexdigest() == sha)
+            return sha is None or (path is not None and file_sha256(path) == sha)
         return same(self.expression_model_sha256, expression_model) and same(self.face_tuning_sha256, face_tuning)
 
     def to_json(self, **provenance: object) -> str:

@@ -12,7 +12,6 @@ renormalised. A fusion weight of 0 switches the geometry (and its face mesh) off
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from moodshuffle.domain.emotions import EMOTIONS, INDEX
-from moodshuffle.model_json import read_model_json
+from moodshuffle.model_json import file_sha256, read_model_json
 from moodshuffle.perceive.geometry import GeometryHead
 from moodshuffle.runtime import ModelError
 
@@ -47,7 +46,7 @@ class FaceTuning:
         """Whether these settings were chosen for this expression model file (True if unrecorded)."""
         if self.expression_model_sha256 is None:
             return True
-        return hashlib.sha256(Path(model_path).read_bytes()).hexdigest() == self.expression_model_sha256
+        return file_sha256(Path(model_path)) == self.expression_model_sha256
 
     @property
     def uses_geometry(self) -> bool:
