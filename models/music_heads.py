@@ -38,7 +38,10 @@ class Recipe:
     (4Q: +-1 from its quadrant; Emotify: its continuous valence/arousal scaled to mean
     absolute value 1) and map the score to a probability by a 1-d logistic fit on the
     training clips, instead of a binary logistic regression. Weights are scaled to mean 1
-    over the training clips, so C means the same with and without them."""
+    over the training clips, so C means the same with and without them. side_gain: the
+    factor on the standardised side features (the last ``Labelled.n_side`` columns of X),
+    i.e. their L2 penalty divided by side_gain squared; folded into sigma, so the head keeps
+    its shape."""
 
     name: str
     C: float = 0.003
@@ -47,13 +50,15 @@ class Recipe:
     unclear_weight: float = 1.0
     kind: str = "softmax"
     ridge_alpha: float | None = None
+    side_gain: float = 1.0
 
 
 @dataclass
 class Labelled:
     """The union of the labelled sets: pooled features X (N, d), quadrant index y (N,),
     data set and artist per clip, Emotify's centred valence/arousal (N, 2; NaN for 4Q) and
-    its ``clear`` flag (True for 4Q)."""
+    its ``clear`` flag (True for 4Q); n_side: how many of X's last columns are side features
+    (tempo, key, ... from the scan; ``bench/music_side_features.py``) rather than tagger features."""
 
     X: np.ndarray
     y: np.ndarray
@@ -61,6 +66,7 @@ class Labelled:
     artist: np.ndarray
     va: np.ndarray
     clear: np.ndarray
+    n_side: int = 0
 
 
 def sample_weights(recipe: Recipe, data: Labelled, idx: np.ndarray) -> np.ndarray:
@@ -84,6 +90,8 @@ def fit_head(recipe: Recipe, data: Labelled, idx: np.ndarray) -> dict:
     idx = idx[np.isin(data.dataset[idx], recipe.sets)]
     X, y = data.X[idx], data.y[idx]
     mu, sigma = X.mean(0), X.std(0) + 1e-6
+    if data.n_side:
+        sigma[-data.n_side:] /= recipe.side_gain
     Z = (X - mu) / sigma
     w = sample_weights(recipe, data, idx)
     if recipe.kind == "softmax":

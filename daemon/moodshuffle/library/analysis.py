@@ -89,18 +89,29 @@ def _tempo(specs: list[np.ndarray]) -> float:
     return float(bpm[int(np.argmax(acf_sum * prior))])
 
 
-def _key(specs: list[np.ndarray]) -> tuple[int, int]:
-    """(pitch class, mode) from a chroma vector correlated with the Krumhansl-Kessler profiles."""
+def chroma(specs: list[np.ndarray]) -> np.ndarray:
+    """(12,) pitch-class profile of the windows (C first): the square root of the power in
+    65..2000 Hz, summed over frames and windows, binned by the nearest pitch class."""
     freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
     band = (freqs >= 65) & (freqs <= 2000)
     pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
     energy = sum(spec[:, band].sum(axis=0) for spec in specs)
-    chroma = np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
-    if chroma.sum() <= 0:
+    return np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
+
+
+def key_correlations(profile: np.ndarray) -> np.ndarray:
+    """(2, 12) Pearson correlation of a chroma ``profile`` with the Krumhansl-Kessler profiles
+    of each key: row 0 major, row 1 minor, column the tonic's pitch class."""
+    return np.array([[np.corrcoef(np.roll(kk, k), profile)[0, 1] for k in range(12)] for kk in (_MAJOR, _MINOR)])
+
+
+def _key(specs: list[np.ndarray]) -> tuple[int, int]:
+    """(pitch class, mode) from a chroma vector correlated with the Krumhansl-Kessler profiles."""
+    profile = chroma(specs)
+    if profile.sum() <= 0:
         return -1, 1
-    scores = [(np.corrcoef(np.roll(profile, k), chroma)[0, 1], k, mode)
-              for mode, profile in ((1, _MAJOR), (0, _MINOR)) for k in range(12)]
-    _, key, mode = max(scores)
+    corr = key_correlations(profile)
+    _, key, mode = max((corr[row, k], k, mode) for row, mode in ((0, 1), (1, 0)) for k in range(12))
     return int(key), int(mode)
 
 
