@@ -357,14 +357,16 @@ def valence_logit(probs: np.ndarray) -> np.ndarray:
     return np.log(pv / (1 - pv))
 
 
-def posthoc_oof(data: Labelled, side: np.ndarray, splits: list, keep_arousal: bool, C: float = 1.0) -> np.ndarray:
+def posthoc_oof(data: Labelled, side: np.ndarray, splits: list, keep_arousal: bool, head: Recipe = SHIPPED,
+                C: float = 1.0) -> np.ndarray:
     """(G, N, 4) out-of-fold probabilities of the shipped head followed by a post-hoc valence
     step: P(valence > 0) = sigmoid(a * head's valence logit + w . standardised side + b), fitted
     (logistic regression, 4Q and Emotify's clear clips as the head) on the training clips'
     inner out-of-fold head logits (artist-grouped 5-fold inside the training part, so the step
     sees logits as confident as the test clips' are). What the daemon could do after the model,
     with the scan's side features, without touching the TFLite graph. keep_arousal: set the
-    valence marginal by ``valence_marginal_keep_arousal`` instead of ``valence_marginal``."""
+    valence marginal by ``valence_marginal_keep_arousal`` instead of ``valence_marginal``; head:
+    the head's recipe (fitted on ``data.X``, which may carry side columns of its own)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -376,8 +378,8 @@ def posthoc_oof(data: Labelled, side: np.ndarray, splits: list, keep_arousal: bo
             inner = np.zeros((len(data.y), 4))
             inner_folds = StratifiedGroupKFold(5, shuffle=True, random_state=g).split(tr, strata[tr], data.artist[tr])
             for itr, ite in inner_folds:
-                inner[tr[ite]] = head_probs(fit_head(SHIPPED, data, tr[itr]), data.X[tr[ite]])
-            probs = head_probs(fit_head(SHIPPED, data, tr), data.X[te])
+                inner[tr[ite]] = head_probs(fit_head(head, data, tr[itr]), data.X[tr[ite]])
+            probs = head_probs(fit_head(head, data, tr), data.X[te])
             Xtr = np.column_stack([valence_logit(inner[tr]), side[tr]])
             Xte = np.column_stack([valence_logit(probs), side[te]])
             mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-9
@@ -388,9 +390,17 @@ def posthoc_oof(data: Labelled, side: np.ndarray, splits: list, keep_arousal: bo
     return out
 
 
-def posthoc(work: Path, seeds: int, confirm: bool, subset: list[str] | None, keep_arousal: bool) -> None:
+def posthoc(work: Path, seeds: int, confirm: bool, subset: list[str] | None, keep_arousal: bool,
+            head_subset: list[str] | None, head_gain: float) -> None:
     data, side = load(work)
     cols = [SIDE.index(n) for n in subset] if subset else list(range(len(SIDE)))
+    head, head_data, head_name = SHIPPED, data, "shipped"
+    if head_subset:
+        head_cols = [SIDE.index(n) for n in head_subset]
+        head_data = replace(data, X=np.concatenate([data.X, side[:, head_cols]], axis=1), n_side=len(head_cols))
+        head = replace(SHIPPED, name=f"shipped + {len(head_cols)} side features, gain {head_gain:g}",
+                       side_gain=head_gain)
+        head_name = head.name
     first = train_music.CONFIRM_SEED if confirm else 0
     splits = groupings(data, seeds, first=first)
     t0 = time.process_time()
@@ -399,11 +409,11 @@ def posthoc(work: Path, seeds: int, confirm: bool, subset: list[str] | None, kee
                                   train_music.score(base_oof, data, base_oof))]
     for name, x in (("no side features (recalibration only)", side[:, []]),
                     (f"{len(cols)} side features", side[:, cols])):
-        oof = posthoc_oof(data, x, splits, keep_arousal)
+        oof = posthoc_oof(head_data, x, splits, keep_arousal, head)
         summary = train_music.score(oof, data, base_oof)
         diffs = {f"{ds}:{k}": (summary[ds][k]["diff"], summary[ds][k]["diff_mean"], summary[ds][k]["diff_sd"])
                  for ds in train_music.DATASETS for k in ("accuracy", "valence_accuracy", "arousal_accuracy")}
-        recipe = f"shipped + post-hoc valence step{' (arousal kept)' if keep_arousal else ''}, {name}"
+        recipe = f"{head_name} + post-hoc valence step{' (arousal kept)' if keep_arousal else ''}, {name}"
         print(json.dumps({"recipe": recipe, "features": [SIDE[c] for c in cols] if x.shape[1] else [],
                           "seeds": [first, first + seeds - 1], "beats_baseline": beats_baseline(summary),
                           "paired": diffs, "queue_precision_all": summary["queue_precision"].get("all")}), flush=True)
@@ -422,6 +432,9 @@ def main() -> None:
                         help="factors on the standardised side features (the L2 penalty on them / gain^2)")
     parser.add_argument("--keep-arousal", action="store_true",
                         help="posthoc: keep each track's arousal marginal (and odds ratio) exactly")
+    parser.add_argument("--head-features", nargs="+", choices=SIDE,
+                        help="posthoc: side features the head itself takes (default: none, the shipped head)")
+    parser.add_argument("--head-gain", type=float, default=1.0, help="posthoc: side_gain of --head-features")
     parser.add_argument("--features", nargs="+", choices=SIDE, help="a subset of SIDE (default: all)")
     args = parser.parse_args()
     if args.step == "synth":
@@ -431,7 +444,8 @@ def main() -> None:
     elif args.step == "diagnose":
         diagnose(args.work, args.seeds)
     elif args.step == "posthoc":
-        posthoc(args.work, args.seeds, args.confirm, args.features, args.keep_arousal)
+        posthoc(args.work, args.seeds, args.confirm, args.features, args.keep_arousal, args.head_features,
+                args.head_gain)
     else:
         cv(args.work, args.seeds, args.confirm, args.gains, args.features)
 
