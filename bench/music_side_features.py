@@ -55,6 +55,7 @@ from moodshuffle.library.analysis import (  # noqa: E402
     WINDOW_S,
     chroma,
     key_correlations,
+    peak_chroma,
     power_spectrogram,
     transition_features,
 )
@@ -89,36 +90,6 @@ SHIPPED = next(r for r in train_music.RECIPES
                if r.name == "joint softmax, Emotify clip weight 1, clear Emotify tracks only")
 
 
-BIN_HZ = SAMPLE_RATE / N_FFT
-
-
-def peak_chroma(specs: list[np.ndarray], low_hz: float = 100.0, high_hz: float = 5000.0,
-                floor_db: float = -60.0) -> np.ndarray:
-    """(12,) pitch-class profile (C first) from the spectral peaks of each frame, 100..5000 Hz,
-    within 60 dB of the frame's loudest bin, their frequency refined by a parabola through the
-    log power of the peak bin and its neighbours, each weighted by its magnitude and by how
-    close it lies to a semitone's centre (cos^2).
-
-    Why not ``analysis.chroma``: at 31.25 Hz per bin a semitone is narrower than a bin below
-    about 500 Hz, and the bins at 125, 250, 500, 1000 and 2000 Hz all round to B; on synthetic
-    I-IV-V-I / i-iv-v-i progressions with harmonics (7 roots, ``synth``) the index's ``_key``
-    gets the mode right in 6 of 14 (a coin) and names B the key in 10 of 14, the right key in
-    none; this profile gets the mode right in 13 of 14 (the key is mostly off by a fifth, the
-    harmonics' doing, which the mode margin does not mind). On the 920 labelled clips the
-    index's key is B for 70% (F# 16%, D# 10%) and major for 83%; this profile's keys spread
-    4-13% each, 57% major."""
-    out = np.zeros(12)
-    lo, hi = int(np.ceil(low_hz / BIN_HZ)), int(high_hz / BIN_HZ)
-    for spec in specs:
-        db = 10 * np.log10(spec + 1e-12)
-        a, b, c = db[:, lo - 1:hi - 1], db[:, lo:hi], db[:, lo + 1:hi + 1]
-        f, k = np.nonzero((b > a) & (b >= c) & (b > db.max(axis=1, keepdims=True) + floor_db))
-        curve = a[f, k] - 2 * b[f, k] + c[f, k]
-        delta = np.where(curve < 0, 0.5 * (a[f, k] - c[f, k]) / np.where(curve < 0, curve, -1.0), 0.0)
-        pitch = 12 * np.log2((k + lo + delta) * BIN_HZ / 440.0) + 69
-        weight = np.sqrt(spec[f, k + lo]) * np.cos(np.pi * (pitch - np.round(pitch)) / 2) ** 2
-        out += np.bincount(np.round(pitch).astype(int) % 12, weights=weight, minlength=12)
-    return out
 
 
 def _tonal(profiles: list[np.ndarray]) -> list[float]:

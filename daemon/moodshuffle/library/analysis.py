@@ -21,6 +21,8 @@ from moodshuffle.runtime import ModelError
 
 SAMPLE_RATE = 16_000
 N_FFT = 512
+#: width of one spectrum bin
+BIN_HZ = SAMPLE_RATE / N_FFT
 HOP = 256
 PATCH_FRAMES = 187  # 3 s, musicnn's input length
 PATCHES = 8
@@ -99,6 +101,34 @@ def chroma(specs: list[np.ndarray]) -> np.ndarray:
     return np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
 
 
+def peak_chroma(specs: list[np.ndarray], low_hz: float = 100.0, high_hz: float = 5000.0,
+                floor_db: float = -60.0) -> np.ndarray:
+    """(12,) pitch-class profile (C first) from the spectral peaks of each frame, 100..5000 Hz,
+    within 60 dB of the frame's loudest bin, their frequency refined by a parabola through the
+    log power of the peak bin and its neighbours, each weighted by its magnitude and by how
+    close it lies to a semitone's centre (cos^2).
+
+    Why not ``chroma``: at 31.25 Hz per bin a semitone is narrower than a bin below about
+    500 Hz, and the bins at 125, 250, 500, 1000 and 2000 Hz all round to B. On synthetic
+    I-IV-V-I / i-iv-v-i progressions (7 roots, ``bench/music_side_features.py synth``) the key
+    read from ``chroma`` got the mode right in 6 of 14 and named B in 10 of 14; this profile gets
+    the mode right in 13 of 14 (the key is often a fifth off, the harmonics' doing). On the 920
+    labelled clips of the music card, ``chroma``'s key was B for 70% and major for 83%; this
+    profile's keys spread 4-13% each, 57% major."""
+    out = np.zeros(12)
+    lo, hi = int(np.ceil(low_hz / BIN_HZ)), int(high_hz / BIN_HZ)
+    for spec in specs:
+        db = 10 * np.log10(spec + 1e-12)
+        a, b, c = db[:, lo - 1:hi - 1], db[:, lo:hi], db[:, lo + 1:hi + 1]
+        f, k = np.nonzero((b > a) & (b >= c) & (b > db.max(axis=1, keepdims=True) + floor_db))
+        curve = a[f, k] - 2 * b[f, k] + c[f, k]
+        delta = np.where(curve < 0, 0.5 * (a[f, k] - c[f, k]) / np.where(curve < 0, curve, -1.0), 0.0)
+        pitch = 12 * np.log2((k + lo + delta) * BIN_HZ / 440.0) + 69
+        weight = np.sqrt(spec[f, k + lo]) * np.cos(np.pi * (pitch - np.round(pitch)) / 2) ** 2
+        out += np.bincount(np.round(pitch).astype(int) % 12, weights=weight, minlength=12)
+    return out
+
+
 def key_correlations(profile: np.ndarray) -> np.ndarray:
     """(2, 12) Pearson correlation of a chroma ``profile`` with the Krumhansl-Kessler profiles
     of each key: row 0 major, row 1 minor, column the tonic's pitch class."""
@@ -106,8 +136,9 @@ def key_correlations(profile: np.ndarray) -> np.ndarray:
 
 
 def _key(specs: list[np.ndarray]) -> tuple[int, int]:
-    """(pitch class, mode) from a chroma vector correlated with the Krumhansl-Kessler profiles."""
-    profile = chroma(specs)
+    """(pitch class, mode) from the windows' ``peak_chroma`` correlated with the Krumhansl-Kessler
+    profiles."""
+    profile = peak_chroma(specs)
     if profile.sum() <= 0:
         return -1, 1
     corr = key_correlations(profile)
