@@ -30,10 +30,9 @@ sys.path.insert(0, str(REPO / "daemon"))
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO / "models"))
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from face_head_study import CACHE, features, fit, probs  # noqa: E402
-from sweep_label import CLASSES, EXPR_S, FPS, REST_S, _photos, measure, summarise, table  # noqa: E402
+from face_head_study import CACHE, CHECKPOINT, FloatHead, features, fit, probs  # noqa: E402
+from sweep_label import measure, scene_videos, summarise, table  # noqa: E402
 
 from moodshuffle.config import MoodConfig, load_config  # noqa: E402
 from moodshuffle.domain.observations import FaceObservation  # noqa: E402
@@ -58,8 +57,6 @@ class _Recorder:
 
 
 def scene_crops() -> Crops:
-    from fit_mood_naming import canvas
-
     path = CACHE / "scene-crops.pkl"
     if path.is_file():
         out: Crops = pickle.loads(path.read_bytes())
@@ -68,51 +65,18 @@ def scene_crops() -> Crops:
     analyzer = FaceAnalyzer(cfg.camera, cfg.models)
     rec = _Recorder(analyzer.expression)
     analyzer.expression = rec  # type: ignore[assignment]
-    by = _photos()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for perf in sorted({p for p, _ in by}):
-            rest = by.get((perf, "neutral"))
-            for emo in CLASSES:
-                ex = by.get((perf, emo))
-                if not rest or not ex:
-                    continue
-                vid = Path(tmp) / f"{perf}-{emo}.mp4"
-                vw = cv2.VideoWriter(str(vid), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (640, 480))
-                for i in range(int(REST_S * FPS)):
-                    vw.write(canvas(rest[(i // FPS) % len(rest)]))
-                for i in range(int(EXPR_S * FPS)):
-                    vw.write(canvas(ex[(i // (2 * FPS)) % len(ex)]))
-                vw.release()
-                samples = []
-                for t, frame in sample_video(vid, cfg.camera.interval_s):
-                    rec.seen = []
-                    obs = analyzer.analyze(frame, t)
-                    samples.append((t, [(c, o.confidence, o.face_px) for c, o in zip(rec.seen, obs, strict=True)]))
-                out[(perf, emo)] = samples
-                print(f"observed {perf}-{emo}", file=sys.stderr, flush=True)
+        for key, vid in scene_videos(Path(tmp)):
+            samples = []
+            for t, frame in sample_video(vid, cfg.camera.interval_s):
+                rec.seen = []
+                obs = analyzer.analyze(frame, t)
+                samples.append((t, [(c, o.confidence, o.face_px) for c, o in zip(rec.seen, obs, strict=True)]))
+            out[key] = samples
+            print(f"observed {key[0]}-{key[1]}", file=sys.stderr, flush=True)
     path.write_bytes(pickle.dumps(out))
     return out
-
-
-class FloatHead:
-    """The float network's pooled features of four views, read by one last layer."""
-
-    def __init__(self) -> None:
-        import tensorflow as tf
-        import train_face as tfm
-
-        model = tfm.build_model(tf, "vgg")
-        tfm.load_f16(model, REPO / "models" / "checkpoints" / "face_emotion.weights.h5")
-        gap = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.GlobalAveragePooling2D))
-        self.feat = tf.keras.Model(model.input, gap.output)
-        self.tf, self.crop = tf, tfm.ZOOM_CROP
-
-    def features(self, faces: np.ndarray) -> np.ndarray:
-        x = faces.astype(np.float32)[..., None]
-        c = self.crop
-        z = self.tf.image.resize(x[:, c:48 - c, c:48 - c], (48, 48)).numpy()
-        return np.stack([self.feat(v, training=False).numpy() for v in (x, x[:, :, ::-1], z, z[:, :, ::-1])], 1)
 
 
 def main() -> None:
@@ -122,7 +86,7 @@ def main() -> None:
     parser.add_argument("--heads", nargs="*", default=["0.5:0.01", "0.8:0.01"],
                         help="share:lambda[:neutral bias] of each candidate (bias: the tuning's by default)")
     args = parser.parse_args()
-    d = features(str(REPO / "models" / "checkpoints" / "face_emotion.weights.h5"))
+    d = features(str(CHECKPOINT))
     crops = scene_crops()
     cfg = load_config(None)
     from moodshuffle.perceive.tuning import FaceTuning

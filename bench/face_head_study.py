@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 
 CACHE = Path("/var/tmp/face-head")
 POSED = REPO.parent / "shared" / "data" / "faces" / "posed"
+CHECKPOINT = REPO / "models" / "checkpoints" / "face_emotion.weights.h5"
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
@@ -54,34 +55,45 @@ def posed_faces() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.stack(faces), np.array(labels), np.array(who)
 
 
+class FloatHead:
+    """The float network (``init``) without its last layer: each face's pooled features in the
+    shipped graph's four views, and the last layer's weights."""
+
+    def __init__(self, init: Path = CHECKPOINT) -> None:
+        import tensorflow as tf
+        import train_face as tfm
+
+        model = tfm.build_model(tf, "vgg")
+        tfm.load_f16(model, Path(init))
+        gap = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.GlobalAveragePooling2D))
+        self.feat = tf.keras.Model(model.input, gap.output)
+        w, b = model.get_layer("logits").get_weights()
+        self.w0, self.b0 = w.T.astype(np.float64), b.astype(np.float64)
+        self.tf, self.crop = tf, tfm.ZOOM_CROP
+
+    def features(self, faces: np.ndarray) -> np.ndarray:
+        """(N, 48, 48) faces -> (N, 4, 192) pooled features: as is, mirrored, zoomed, zoomed and mirrored."""
+        x = faces.astype(np.float32)[..., None]
+        c = self.crop
+        z = self.tf.image.resize(x[:, c:48 - c, c:48 - c], (48, 48)).numpy()
+        views = (x, x[:, :, ::-1], z, z[:, :, ::-1])
+        return np.stack([self.feat.predict(v, batch_size=512, verbose=0) for v in views], 1).astype(np.float32)
+
+
 def features(init: str) -> dict[str, np.ndarray]:
     key = Path(init).name.replace(".weights.h5", "")
     path = CACHE / f"features-{key}.npz"
     if path.is_file():
         return dict(np.load(path, allow_pickle=False))
-    import tensorflow as tf
     import train_face as tfm
 
-    model = tfm.build_model(tf, "vgg")
-    tfm.load_f16(model, Path(init))
-    gap = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.GlobalAveragePooling2D))
-    feat = tf.keras.Model(model.input, gap.output)
-    dense = model.get_layer("logits")
-
-    def views(x: np.ndarray) -> np.ndarray:
-        x = x.astype(np.float32)[..., None]
-        c = tfm.ZOOM_CROP
-        z = tf.image.resize(x[:, c:48 - c, c:48 - c], (48, 48)).numpy()
-        out = [feat.predict(v, batch_size=512, verbose=0) for v in (x, x[:, :, ::-1], z, z[:, :, ::-1])]
-        return np.stack(out, axis=1).astype(np.float32)  # (N, 4, 192)
-
+    net = FloatHead(Path(init))
     pf, py, pw = posed_faces()
     xt, yt = tfm.load_split("train")
     xv, yv = tfm.load_split("publictest")
-    w, b = dense.get_weights()
-    out = {"posed_f": views(pf), "posed_y": py, "posed_who": pw,
-           "train_f": views(xt[..., 0]), "train_y": yt, "test_f": views(xv[..., 0]), "test_y": yv,
-           "w0": w.T.astype(np.float64), "b0": b.astype(np.float64)}
+    out = {"posed_f": net.features(pf), "posed_y": py, "posed_who": pw,
+           "train_f": net.features(xt[..., 0]), "train_y": yt, "test_f": net.features(xv[..., 0]), "test_y": yv,
+           "w0": net.w0, "b0": net.b0}
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out
@@ -144,7 +156,7 @@ def recall(pred: np.ndarray, y: np.ndarray) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--init", default=str(REPO / "models" / "checkpoints" / "face_emotion.weights.h5"))
+    parser.add_argument("--init", default=str(CHECKPOINT))
     parser.add_argument("--neutral-bias", type=float, nargs="*", default=[0.0, 0.5])
     args = parser.parse_args()
     d = features(args.init)

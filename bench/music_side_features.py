@@ -7,9 +7,10 @@ already decodes, add valence information beyond the musicnn tagger features?
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/music_side_features.py cv [--confirm]
     OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python bench/music_side_features.py posthoc [--confirm]
 
-``synth`` checks the index's mode and ``peak_chroma``'s on synthetic chord progressions.
+``synth`` checks the index's mode (``peak_chroma``) and the one it read before 2026-12-08 (``chroma``)
+on synthetic chord progressions.
 ``extract`` decodes every clip of both labelled sets with the scan's own code
-(``decode_windows`` -> ``power_spectrogram`` -> ``transition_features``, ``chroma``,
+(``decode_windows`` -> ``power_spectrogram`` -> ``transition_features``, ``peak_chroma``,
 ``key_correlations``) and caches the side features in ``--work/side-features.npz`` (CPU
 seconds per clip printed). ``diagnose`` prints each feature's rank correlation with the
 valence sign (both sets) and with Emotify's continuous valence, and whether adding it to a
@@ -53,7 +54,6 @@ from moodshuffle.library.analysis import (  # noqa: E402
     PATCHES,
     SAMPLE_RATE,
     WINDOW_S,
-    chroma,
     key_correlations,
     peak_chroma,
     power_spectrogram,
@@ -90,6 +90,18 @@ SHIPPED = next(r for r in train_music.RECIPES
                if r.name == "joint softmax, Emotify clip weight 1, clear Emotify tracks only")
 
 
+
+
+def chroma(specs: list[np.ndarray]) -> np.ndarray:
+    """(12,) pitch-class profile of the windows (C first): the square root of the power in
+    65..2000 Hz, summed over frames and windows, binned by the nearest pitch class. The scan's
+    key profile before 2026-12-08 (``analysis.peak_chroma`` replaced it), kept to reproduce the
+    sixth search's "index" features."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
+    band = (freqs >= 65) & (freqs <= 2000)
+    pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
+    energy = sum(spec[:, band].sum(axis=0) for spec in specs)
+    return np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
 
 
 def _tonal(profiles: list[np.ndarray]) -> list[float]:
@@ -140,7 +152,8 @@ def side_features(windows: list[np.ndarray], specs: list[np.ndarray]) -> np.ndar
 
 def synth_check() -> None:
     """The mode of synthetic I-IV-V-I (major) and i-iv-v-i (minor) progressions, one triad of
-    six-harmonic tones per 3 s window, 7 roots: ``analysis._key``'s against ``peak_chroma``'s."""
+    six-harmonic tones per 3 s window, 7 roots: the scan's ``analysis._key`` (on ``peak_chroma``)
+    against the key the scan read before 2026-12-08 (``chroma`` correlated the same way)."""
     from moodshuffle.library.analysis import _key
 
     t = np.arange(int(WINDOW_S * SAMPLE_RATE)) / SAMPLE_RATE
@@ -150,7 +163,7 @@ def synth_check() -> None:
         f = 440 * 2 ** ((midi - 69) / 12)
         return sum(0.6**h * np.sin(2 * np.pi * f * (h + 1) * t) for h in range(6) if f * (h + 1) < SAMPLE_RATE / 2)
 
-    right = {"index": 0, "peak": 0}
+    right = {"before": 0, "index": 0}
     for root in (45, 48, 50, 55, 57, 60, 64):
         for major in (True, False):
             third = 4 if major else 3
@@ -158,13 +171,14 @@ def synth_check() -> None:
                       [root + 7, root + 7 + third, root + 14], [root, root + third, root + 7]]
             specs = [power_spectrogram((0.05 * sum(tone(n) for n in c)).astype(np.float32)) for c in chords]
             key, mode = _key(specs)
-            corr = key_correlations(peak_chroma(specs))
-            row, pkey = np.unravel_index(int(corr.argmax()), corr.shape)
+            corr = key_correlations(chroma(specs))
+            row, old_key = np.unravel_index(int(corr.argmax()), corr.shape)
+            right["before"] += (row == 0) == major
             right["index"] += mode == int(major)
-            right["peak"] += (row == 0) == major
-            print(f"{names[root % 12]}{root // 12 - 1} {'major' if major else 'minor'}: index {names[key]} "
-                  f"{'major' if mode else 'minor'}, peak_chroma {names[pkey]} {'major' if row == 0 else 'minor'}")
-    print(f"mode right of 14: index {right['index']}, peak_chroma {right['peak']}")
+            print(f"{names[root % 12]}{root // 12 - 1} {'major' if major else 'minor'}: before "
+                  f"{names[old_key]} {'major' if row == 0 else 'minor'}, index {names[key]} "
+                  f"{'major' if mode else 'minor'}")
+    print(f"mode right of 14: before {right['before']}, index {right['index']}")
 
 
 def extract(work: Path) -> None:
@@ -271,27 +285,42 @@ def diagnose(work: Path, seeds: int) -> None:
         print(f"  {name:22s} {np.mean(r):+.3f}")
 
 
-def cv(work: Path, seeds: int, confirm: bool, gains: list[float], subset: list[str] | None) -> None:
-    data, side = load(work)
-    cols = [SIDE.index(n) for n in subset] if subset else list(range(len(SIDE)))
-    aug = replace(data, X=np.concatenate([data.X, side[:, cols]], axis=1), n_side=len(cols))
+def with_side(data: Labelled, side: np.ndarray, cols: list[int]) -> Labelled:
+    """``data`` with the side features ``cols`` appended to its tagger features."""
+    return replace(data, X=np.concatenate([data.X, side[:, cols]], axis=1), n_side=len(cols))
+
+
+def baseline(data: Labelled, seeds: int, confirm: bool) -> tuple[int, list, np.ndarray, list[str]]:
+    """The groupings (seeds 0.. or the fresh ones), the shipped recipe's out-of-fold
+    probabilities in them and the table's first row: (first seed, splits, base_oof, rows)."""
     first = train_music.CONFIRM_SEED if confirm else 0
     splits = groupings(data, seeds, first=first)
-    t0 = time.process_time()
     base_oof = out_of_fold(SHIPPED, data, splits)
     rows = [train_music.table_row(f"{SHIPPED.name} (seeds {first}-{first + seeds - 1})",
                                   train_music.score(base_oof, data, base_oof))]
+    return first, splits, base_oof, rows
+
+
+def report(recipe: str, features: list[str], first: int, seeds: int, summary: dict) -> None:
+    """One JSON line: the recipe against the shipped one, paired per set, and the bar's verdict."""
+    diffs = {f"{ds}:{k}": (summary[ds][k]["diff"], summary[ds][k]["diff_mean"], summary[ds][k]["diff_sd"])
+             for ds in train_music.DATASETS for k in ("accuracy", "valence_accuracy", "arousal_accuracy")}
+    print(json.dumps({"recipe": recipe, "features": features, "seeds": [first, first + seeds - 1],
+                      "beats_baseline": beats_baseline(summary), "paired": diffs,
+                      "queue_precision_all": summary["queue_precision"].get("all")}), flush=True)
+
+
+def cv(work: Path, seeds: int, confirm: bool, gains: list[float], subset: list[str] | None) -> None:
+    data, side = load(work)
+    cols = [SIDE.index(n) for n in subset] if subset else list(range(len(SIDE)))
+    aug = with_side(data, side, cols)
+    t0 = time.process_time()
+    first, splits, base_oof, rows = baseline(data, seeds, confirm)
     for gain in gains:
         recipe = Recipe(f"shipped + {len(cols)} side features, gain {gain:g}", C=SHIPPED.C, sets=SHIPPED.sets,
                         unclear_weight=SHIPPED.unclear_weight, side_gain=gain)
-        oof = out_of_fold(recipe, aug, splits)
-        summary = train_music.score(oof, data, base_oof)
-        diffs = {f"{ds}:{k}": (summary[ds][k]["diff"], summary[ds][k]["diff_mean"], summary[ds][k]["diff_sd"])
-                 for ds in train_music.DATASETS for k in ("accuracy", "valence_accuracy", "arousal_accuracy")}
-        print(json.dumps({"recipe": recipe.name, "features": [SIDE[c] for c in cols],
-                          "seeds": [first, first + seeds - 1],
-                          "beats_baseline": beats_baseline(summary), "paired": diffs,
-                          "queue_precision_all": summary["queue_precision"].get("all")}), flush=True)
+        summary = train_music.score(out_of_fold(recipe, aug, splits), data, base_oof)
+        report(recipe.name, [SIDE[c] for c in cols], first, seeds, summary)
         rows.append(train_music.table_row(recipe.name, summary))
     print("\n".join(rows))
     print(f"cpu {time.process_time() - t0:.0f} s", flush=True)
@@ -368,26 +397,17 @@ def posthoc(work: Path, seeds: int, confirm: bool, subset: list[str] | None, kee
     head, head_data, head_name = SHIPPED, data, "shipped"
     if head_subset:
         head_cols = [SIDE.index(n) for n in head_subset]
-        head_data = replace(data, X=np.concatenate([data.X, side[:, head_cols]], axis=1), n_side=len(head_cols))
+        head_data = with_side(data, side, head_cols)
         head = replace(SHIPPED, name=f"shipped + {len(head_cols)} side features, gain {head_gain:g}",
                        side_gain=head_gain)
         head_name = head.name
-    first = train_music.CONFIRM_SEED if confirm else 0
-    splits = groupings(data, seeds, first=first)
     t0 = time.process_time()
-    base_oof = out_of_fold(SHIPPED, data, splits)
-    rows = [train_music.table_row(f"{SHIPPED.name} (seeds {first}-{first + seeds - 1})",
-                                  train_music.score(base_oof, data, base_oof))]
+    first, splits, base_oof, rows = baseline(data, seeds, confirm)
     for name, x in (("no side features (recalibration only)", side[:, []]),
                     (f"{len(cols)} side features", side[:, cols])):
-        oof = posthoc_oof(head_data, x, splits, keep_arousal, head)
-        summary = train_music.score(oof, data, base_oof)
-        diffs = {f"{ds}:{k}": (summary[ds][k]["diff"], summary[ds][k]["diff_mean"], summary[ds][k]["diff_sd"])
-                 for ds in train_music.DATASETS for k in ("accuracy", "valence_accuracy", "arousal_accuracy")}
+        summary = train_music.score(posthoc_oof(head_data, x, splits, keep_arousal, head), data, base_oof)
         recipe = f"{head_name} + post-hoc valence step{' (arousal kept)' if keep_arousal else ''}, {name}"
-        print(json.dumps({"recipe": recipe, "features": [SIDE[c] for c in cols] if x.shape[1] else [],
-                          "seeds": [first, first + seeds - 1], "beats_baseline": beats_baseline(summary),
-                          "paired": diffs, "queue_precision_all": summary["queue_precision"].get("all")}), flush=True)
+        report(recipe, [SIDE[c] for c in cols] if x.shape[1] else [], first, seeds, summary)
         rows.append(train_music.table_row(recipe, summary))
     print("\n".join(rows))
     print(f"cpu {time.process_time() - t0:.0f} s", flush=True)

@@ -40,7 +40,7 @@ import os
 import pickle
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -80,9 +80,31 @@ def _photos() -> dict[tuple[str, str], list[Path]]:
     return by
 
 
+def scene_videos(tmp: Path) -> Iterator[tuple[tuple[str, str], Path]]:
+    """Each scene's video, written into ``tmp``: (performer, emotion) and its path."""
+    from fit_mood_naming import canvas
+
+    by = _photos()
+    for perf in sorted({p for p, _ in by}):
+        rest = by.get((perf, "neutral"))
+        if not rest:
+            continue
+        for emo in CLASSES:
+            ex = by.get((perf, emo))
+            if not ex:
+                continue
+            vid = tmp / f"{perf}-{emo}.mp4"
+            vw = cv2.VideoWriter(str(vid), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (640, 480))
+            for i in range(int(REST_S * FPS)):
+                vw.write(canvas(rest[(i // FPS) % len(rest)]))
+            for i in range(int(EXPR_S * FPS)):
+                vw.write(canvas(ex[(i // (2 * FPS)) % len(ex)]))
+            vw.release()
+            yield (perf, emo), vid
+
+
 def observe() -> Scenes:
     """The camera path over every scene video, cached."""
-    from fit_mood_naming import canvas
     from sweep_mood import _cache_key
 
     cfg = load_config(None)
@@ -91,27 +113,11 @@ def observe() -> Scenes:
         out: Scenes = pickle.loads(path.read_bytes())
         return out
     analyzer = FaceAnalyzer(cfg.camera, cfg.models)
-    by = _photos()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for perf in sorted({p for p, _ in by}):
-            rest = by.get((perf, "neutral"))
-            if not rest:
-                continue
-            for emo in CLASSES:
-                ex = by.get((perf, emo))
-                if not ex:
-                    continue
-                vid = Path(tmp) / f"{perf}-{emo}.mp4"
-                vw = cv2.VideoWriter(str(vid), cv2.VideoWriter.fourcc(*"mp4v"), FPS, (640, 480))
-                for i in range(int(REST_S * FPS)):
-                    vw.write(canvas(rest[(i // FPS) % len(rest)]))
-                for i in range(int(EXPR_S * FPS)):
-                    vw.write(canvas(ex[(i // (2 * FPS)) % len(ex)]))
-                vw.release()
-                out[(perf, emo)] = [(t, analyzer.analyze(frame, t))
-                                    for t, frame in sample_video(vid, cfg.camera.interval_s)]
-                print(f"observed {perf}-{emo}", file=sys.stderr, flush=True)
+        for key, vid in scene_videos(Path(tmp)):
+            out[key] = [(t, analyzer.analyze(frame, t)) for t, frame in sample_video(vid, cfg.camera.interval_s)]
+            print(f"observed {key[0]}-{key[1]}", file=sys.stderr, flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps(out))
     return out

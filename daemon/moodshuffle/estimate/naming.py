@@ -16,7 +16,6 @@ of the expression model and the face tuning it was fitted behind.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 from moodshuffle.config import ModelsConfig
 from moodshuffle.domain.emotions import EMOTIONS, INDEX, N_EMOTIONS
-from moodshuffle.model_json import file_sha256, read_model_json
+from moodshuffle.model_json import model_json_text, read_model_json, recorded_for
 from moodshuffle.runtime import ModelError
 
 log = logging.getLogger("moodshuffle")
@@ -74,19 +73,16 @@ class DepartureNaming:
 
     def fitted_behind(self, expression_model: Path, face_tuning: Path | None) -> bool:
         """Whether this map was fitted behind these files (True where a checksum is unrecorded)."""
-        def same(sha: str | None, path: Path | None) -> bool:
-            return sha is None or (path is not None and file_sha256(path) == sha)
-        return same(self.expression_model_sha256, expression_model) and same(self.face_tuning_sha256, face_tuning)
+        return (recorded_for(self.expression_model_sha256, expression_model)
+                and recorded_for(self.face_tuning_sha256, face_tuning))
 
     def to_json(self, **provenance: object) -> str:
-        return json.dumps({
-            "format": NAMING_FORMAT, "classes": list(EMOTIONS),
+        return model_json_text(NAMING_FORMAT, {
             "named": [EMOTIONS[i].value for i in NAMED],
             "weights": self.weights.tolist(), "bias": self.bias.tolist(),
             "expression_model_sha256": self.expression_model_sha256,
             "face_tuning_sha256": self.face_tuning_sha256,
-            **provenance,
-        }, indent=1)
+        }, provenance)
 
     @classmethod
     def load(cls, path: Path) -> DepartureNaming:

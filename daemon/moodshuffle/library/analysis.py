@@ -91,16 +91,6 @@ def _tempo(specs: list[np.ndarray]) -> float:
     return float(bpm[int(np.argmax(acf_sum * prior))])
 
 
-def chroma(specs: list[np.ndarray]) -> np.ndarray:
-    """(12,) pitch-class profile of the windows (C first): the square root of the power in
-    65..2000 Hz, summed over frames and windows, binned by the nearest pitch class."""
-    freqs = np.fft.rfftfreq(N_FFT, 1 / SAMPLE_RATE)
-    band = (freqs >= 65) & (freqs <= 2000)
-    pitch = np.round(12 * np.log2(freqs[band] / 440.0) + 69).astype(int) % 12
-    energy = sum(spec[:, band].sum(axis=0) for spec in specs)
-    return np.bincount(pitch, weights=np.sqrt(energy), minlength=12)
-
-
 def peak_chroma(specs: list[np.ndarray], low_hz: float = 100.0, high_hz: float = 5000.0,
                 floor_db: float = -60.0) -> np.ndarray:
     """(12,) pitch-class profile (C first) from the spectral peaks of each frame, 100..5000 Hz,
@@ -108,12 +98,13 @@ def peak_chroma(specs: list[np.ndarray], low_hz: float = 100.0, high_hz: float =
     log power of the peak bin and its neighbours, each weighted by its magnitude and by how
     close it lies to a semitone's centre (cos^2).
 
-    Why not ``chroma``: at 31.25 Hz per bin a semitone is narrower than a bin below about
-    500 Hz, and the bins at 125, 250, 500, 1000 and 2000 Hz all round to B. On synthetic
-    I-IV-V-I / i-iv-v-i progressions (7 roots, ``bench/music_side_features.py synth``) the key
-    read from ``chroma`` got the mode right in 6 of 14 and named B in 10 of 14; this profile gets
-    the mode right in 13 of 14 (the key is often a fifth off, the harmonics' doing). On the 920
-    labelled clips of the music card, ``chroma``'s key was B for 70% and major for 83%; this
+    Why not a chroma binned straight from the spectrum (the scan's before 2026-12-08, kept as
+    ``chroma`` in ``bench/music_side_features.py``): at 31.25 Hz per bin a semitone is narrower
+    than a bin below about 500 Hz, and the bins at 125, 250, 500, 1000 and 2000 Hz all round to
+    B. On synthetic I-IV-V-I / i-iv-v-i progressions (7 roots, ``tests/test_analysis_key.py``)
+    the key read from it got the mode right in 6 of 14 and named B in 10 of 14; this profile gets
+    the mode right in 13 of 14 (the key is the tonic or its fifth, the harmonics' doing). On the
+    920 labelled clips of the music card, the old key was B for 70% and major for 83%; this
     profile's keys spread 4-13% each, 57% major."""
     out = np.zeros(12)
     lo, hi = int(np.ceil(low_hz / BIN_HZ)), int(high_hz / BIN_HZ)

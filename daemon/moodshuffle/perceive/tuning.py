@@ -12,14 +12,13 @@ renormalised. A fusion weight of 0 switches the geometry (and its face mesh) off
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from moodshuffle.domain.emotions import EMOTIONS, INDEX
-from moodshuffle.model_json import file_sha256, read_model_json
+from moodshuffle.domain.emotions import INDEX
+from moodshuffle.model_json import model_json_text, read_model_json, recorded_for
 from moodshuffle.perceive.geometry import GeometryHead
 from moodshuffle.runtime import ModelError
 
@@ -44,9 +43,7 @@ class FaceTuning:
 
     def chosen_for(self, model_path: Path) -> bool:
         """Whether these settings were chosen for this expression model file (True if unrecorded)."""
-        if self.expression_model_sha256 is None:
-            return True
-        return file_sha256(Path(model_path)) == self.expression_model_sha256
+        return recorded_for(self.expression_model_sha256, Path(model_path))
 
     @property
     def uses_geometry(self) -> bool:
@@ -64,14 +61,12 @@ class FaceTuning:
         return fuse(log_cnn, np.zeros_like(log_cnn), 0.0, self.neutral_bias)
 
     def to_json(self, **provenance: object) -> str:
-        return json.dumps({
-            "format": TUNING_FORMAT, "classes": list(EMOTIONS),
+        return model_json_text(TUNING_FORMAT, {
             "crop": {"scale": self.crop_scale, "shift_y": self.crop_shift_y},
             "fusion": {"weight": self.fusion_weight, "neutral_bias": self.neutral_bias},
             "geometry_head": self.head.to_dict() if self.head is not None else None,
             "expression_model_sha256": self.expression_model_sha256,
-            **provenance,
-        }, indent=1)
+        }, provenance)
 
     @classmethod
     def load(cls, path: Path) -> FaceTuning:
